@@ -1,0 +1,7 @@
+"""explain_command commands."""
+
+from __future__ import annotations
+
+from trustramp.cli.app import app
+
+__all__ = ["app"]
