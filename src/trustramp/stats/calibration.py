@@ -141,7 +141,8 @@ def _bin_members(
     conf: NDArray[np.float64], n_bins: int, binning: Binning
 ) -> list[NDArray[np.intp]]:
     if binning == "equal_width":
-        edges = np.linspace(0.0, 1.0, n_bins + 1)
+        # k / n_bins, not linspace: a confidence written as 0.7 must land in the 0.7 bin
+        edges = np.arange(n_bins + 1) / n_bins
         # right-closed last bin so that confidence 1.0 lands in it
         index = np.clip(np.searchsorted(edges, conf, side="right") - 1, 0, n_bins - 1)
         order = np.argsort(index, kind="stable")
