@@ -1,0 +1,98 @@
+"""Schema migrations, run from code: no ``alembic.ini`` on the user's disk.
+
+The Alembic scripts ship inside the package (``trustramp/store/migrations``);
+:func:`upgrade` points an in-memory Alembic config at them and migrates one
+database to the newest revision. Concurrent upgrades of the same database are
+serialized (SQLite write lock, PostgreSQL advisory lock), so two processes
+starting at once do not both create the tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from trustramp.store.database import (
+    IMMEDIATE,
+    create_store_engine,
+    lock_key,
+    parse_database_url,
+    safe_url,
+    store_error,
+)
+from trustramp.store.models import VERSION_TABLE
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+@dataclass(frozen=True, slots=True)
+class UpgradeResult:
+    """What :func:`upgrade` did: the revision before (None: empty database) and after."""
+
+    url: str
+    before: str | None
+    after: str | None
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """An Alembic config built in code, pointing at the packaged migration scripts."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str | None:
+    """The newest revision the packaged migrations know."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def current_revision(connection: Connection) -> str | None:
+    """The revision a database is at (None: never migrated)."""
+    context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+    return context.get_current_revision()
+
+
+def upgrade_engine(engine: Engine) -> UpgradeResult:
+    """Migrate the database behind ``engine`` to the head revision, in one transaction."""
+    url = safe_url(engine.url)
+    try:
+        with engine.connect() as connection:
+            connection = connection.execution_options(**{IMMEDIATE: True})
+            with connection.begin():
+                if engine.dialect.name == "postgresql":
+                    connection.execute(select(func.pg_advisory_xact_lock(lock_key("migrate"))))
+                before = current_revision(connection)
+                command.upgrade(alembic_config(connection), "head")
+                after = current_revision(connection)
+    except SQLAlchemyError as exc:
+        raise store_error(exc, url, "upgrade the schema") from None
+    return UpgradeResult(url=url, before=before, after=after)
+
+
+def upgrade(url: str) -> UpgradeResult:
+    """Migrate the database at ``url`` to the newest schema; a no-op when it is there.
+
+    Raises ValueError for a malformed or unsupported URL and StoreError when the
+    database cannot be reached or refuses the migration.
+
+    Example:
+        >>> upgrade("sqlite://").after == head_revision()
+        True
+    """
+    engine = create_store_engine(parse_database_url(url))
+    try:
+        return upgrade_engine(engine)
+    finally:
+        engine.dispose()

@@ -1,0 +1,1 @@
+"""Schema revisions, oldest first; each must leave the models and the database equal."""

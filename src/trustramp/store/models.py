@@ -1,0 +1,144 @@
+"""SQLAlchemy models: one table per event kind, plus admissions, state and audit log.
+
+Event tables have no foreign keys: outcomes may arrive before their output (the
+writer batches independently) and a later move of events to a partitioned table
+or a column store must not depend on cross-table constraints. ``event_id`` is the
+primary key so a retried batch inserts nothing twice. The migration in
+``migrations/versions`` must create exactly these tables; a test compares them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, Dialect, Float, Index, MetaData, Text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+VERSION_TABLE = "trustramp_alembic_version"
+"""Alembic's bookkeeping table, named so it cannot collide with an app's own Alembic."""
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on every dialect.
+
+    SQLite has no time zone type: values are stored as naive UTC text, which also
+    keeps string comparison equal to time order.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value.isoformat()} given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JsonDocument = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+class ExposureRow(Base):
+    __tablename__ = "exposures"
+    __table_args__ = (Index(None, "feature", "ts"),)
+
+    event_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    ts: Mapped[datetime] = mapped_column(UtcDateTime())
+    feature: Mapped[str] = mapped_column(Text)
+    plan_version: Mapped[str] = mapped_column(Text)
+    unit_id: Mapped[str] = mapped_column(Text)
+    exposed: Mapped[bool] = mapped_column(Boolean)
+    phase: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class OutputRow(Base):
+    __tablename__ = "outputs"
+    __table_args__ = (Index(None, "feature", "ts"), Index(None, "decision_id"))
+
+    event_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    ts: Mapped[datetime] = mapped_column(UtcDateTime())
+    decision_id: Mapped[str] = mapped_column(Text)
+    feature: Mapped[str] = mapped_column(Text)
+    plan_version: Mapped[str] = mapped_column(Text)
+    unit_id: Mapped[str] = mapped_column(Text)
+    phase: Mapped[str | None] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    review: Mapped[bool] = mapped_column(Boolean)
+    label: Mapped[str | None] = mapped_column(Text)
+    input_attributes: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
+
+
+class OutcomeRow(Base):
+    __tablename__ = "outcomes"
+    __table_args__ = (Index(None, "feature", "ts"), Index(None, "decision_id"))
+
+    event_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    ts: Mapped[datetime] = mapped_column(UtcDateTime())
+    decision_id: Mapped[str] = mapped_column(Text)
+    feature: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)
+    value: Mapped[bool | None] = mapped_column(Boolean)
+    critical: Mapped[bool] = mapped_column(Boolean)
+    comment: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(Text)
+
+
+class AdmissionRow(Base):
+    """A unit admitted into a capped phase; the primary key makes admission sticky."""
+
+    __tablename__ = "admissions"
+
+    feature: Mapped[str] = mapped_column(Text, primary_key=True)
+    phase: Mapped[str] = mapped_column(Text, primary_key=True)
+    unit_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    ts: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class FeatureStateRow(Base):
+    __tablename__ = "feature_states"
+
+    feature: Mapped[str] = mapped_column(Text, primary_key=True)
+    plan_version: Mapped[str] = mapped_column(Text)
+    phase: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class AuditRow(Base):
+    __tablename__ = "audit_log"
+    __table_args__ = (Index(None, "feature", "ts"),)
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    ts: Mapped[datetime] = mapped_column(UtcDateTime())
+    feature: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument)
+
+
+metadata = Base.metadata

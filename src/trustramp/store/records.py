@@ -1,0 +1,161 @@
+"""The store's own records: rollout state, audit entries and aggregated outcome counts.
+
+Events (exposures, outputs, outcomes) are defined in :mod:`trustramp.events`; the
+records here are what the store adds around them. They are plain frozen
+dataclasses so the monitor and the controller never see a database row.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from trustramp.events import new_event_id, utc_now
+
+
+class StoreError(RuntimeError):
+    """The database could not be reached, is not migrated, or refused an operation.
+
+    The message is one line meant for a person: what failed, on which database
+    (password hidden), and what to do.
+    """
+
+
+class FeatureStatus(StrEnum):
+    """Whether a feature's rollout serves the AI path (active) or the fallback."""
+
+    ACTIVE = "active"
+    PAUSED = "paused"  # fallback for everyone until a person resumes
+    KILLED = "killed"  # kill switch: fallback for everyone, resume needs a reason
+
+
+def require_aware(value: datetime, name: str) -> None:
+    """Raise ValueError unless ``value`` is a timezone-aware datetime."""
+    if not isinstance(value, datetime):
+        raise ValueError(f"{name} must be a datetime, got {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(
+            f"{name}={value.isoformat()} is naive; pass a timezone-aware datetime "
+            "(e.g. datetime.now(UTC)) so windows are unambiguous"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureState:
+    """The rollout state of one feature: which plan version and phase, and its status.
+
+    Example:
+        >>> FeatureState("summarize", plan_version="3", phase="beta").status
+        <FeatureStatus.ACTIVE: 'active'>
+    """
+
+    feature: str
+    plan_version: str
+    phase: str
+    status: FeatureStatus = FeatureStatus.ACTIVE
+    reason: str = ""
+    updated_at: datetime = field(default_factory=utc_now)
+
+    def __post_init__(self) -> None:
+        if not self.feature:
+            raise ValueError("FeatureState.feature must be a non-empty feature key")
+        if not self.phase:
+            raise ValueError(f"FeatureState.phase of feature {self.feature!r} must be non-empty")
+        try:
+            object.__setattr__(self, "status", FeatureStatus(self.status))
+        except ValueError:
+            allowed = ", ".join(s.value for s in FeatureStatus)
+            raise ValueError(
+                f"FeatureState.status of feature {self.feature!r} is {self.status!r}; "
+                f"expected one of: {allowed}"
+            ) from None
+        require_aware(self.updated_at, f"FeatureState.updated_at of feature {self.feature!r}")
+
+    def to_json(self) -> dict[str, Any]:
+        """The state as a JSON-ready dict (what the audit log stores as before/after)."""
+        return {
+            "feature": self.feature,
+            "plan_version": self.plan_version,
+            "phase": self.phase,
+            "status": self.status.value,
+            "reason": self.reason,
+            "updated_at": self.updated_at.isoformat(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One entry of the audit log: who did what to a feature, why, and the change.
+
+    ``before`` and ``after`` are JSON objects (for state changes, the
+    :meth:`FeatureState.to_json` of the old and new state; None when absent).
+
+    Example:
+        >>> AuditRecord("summarize", actor="ana", action="pause", reason="spike").before is None
+        True
+    """
+
+    feature: str
+    actor: str
+    action: str
+    reason: str = ""
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    id: str = field(default_factory=new_event_id)
+    ts: datetime = field(default_factory=utc_now)
+
+    def __post_init__(self) -> None:
+        for name in ("feature", "actor", "action"):
+            if not getattr(self, name):
+                raise ValueError(f"AuditRecord.{name} must be non-empty (feature {self.feature!r})")
+        require_aware(self.ts, f"AuditRecord.ts of feature {self.feature!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeCounts:
+    """Outcome evidence of one feature (optionally one phase) over a time window.
+
+    Feedback, labels and reviews count once per output and kind: when the same
+    output got several (a user changed a thumbs up to down, a label was corrected),
+    only the latest in the window counts, so each output is one observation.
+    Tickets count every ticket. ``critical_errors`` counts outputs with at least
+    one outcome marked critical. ``outputs`` and ``outputs_by_action`` count the
+    output events themselves (by their own timestamp) in the same window.
+
+    Example:
+        >>> OutcomeCounts(labels_correct=9, labels_total=10).accuracy
+        0.9
+    """
+
+    labels_correct: int = 0
+    labels_total: int = 0
+    feedback_helpful: int = 0
+    feedback_total: int = 0
+    reviews_approved: int = 0
+    reviews_total: int = 0
+    tickets: int = 0
+    critical_errors: int = 0
+    outputs: int = 0
+    outputs_by_action: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def accuracy(self) -> float:
+        """labels_correct / labels_total (NaN without labels)."""
+        return _ratio(self.labels_correct, self.labels_total)
+
+    @property
+    def thumbs_up_rate(self) -> float:
+        """feedback_helpful / feedback_total (NaN without feedback)."""
+        return _ratio(self.feedback_helpful, self.feedback_total)
+
+    @property
+    def review_approval_rate(self) -> float:
+        """reviews_approved / reviews_total (NaN without reviews)."""
+        return _ratio(self.reviews_approved, self.reviews_total)
+
+
+def _ratio(hits: int, total: int) -> float:
+    return hits / total if total else math.nan

@@ -1,0 +1,99 @@
+"""Conversions between event dataclasses and table rows, with the checks a store needs.
+
+Column names equal field names, so a conversion is a dict of the fields; the
+checks catch, before any SQL runs, what a database would reject later (naive
+timestamps, attributes that are not JSON, NaN) and name the event that is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import fields
+from typing import Any
+
+from trustramp.events import Event, ExposureEvent, OutcomeEvent, OutcomeKind, OutputEvent
+from trustramp.store.records import AuditRecord, FeatureState, FeatureStatus, require_aware
+
+EventType = type[ExposureEvent] | type[OutputEvent] | type[OutcomeEvent]
+_FIELDS: dict[EventType, tuple[str, ...]] = {
+    kind: tuple(f.name for f in fields(kind)) for kind in (ExposureEvent, OutputEvent, OutcomeEvent)
+}
+
+
+def event_rows(events: Sequence[Event]) -> dict[EventType, list[dict[str, Any]]]:
+    """Rows to insert, grouped by event type; ValueError names the first bad event."""
+    grouped: dict[EventType, list[dict[str, Any]]] = {kind: [] for kind in _FIELDS}
+    for position, event in enumerate(events):
+        kind = type(event)
+        if kind not in _FIELDS:
+            raise ValueError(
+                f"events[{position}] is a {kind.__name__}; expected ExposureEvent, "
+                "OutputEvent or OutcomeEvent"
+            )
+        where = f"events[{position}] ({kind.__name__} {event.event_id!r})"
+        _check_event(event, where)
+        row = {name: getattr(event, name) for name in _FIELDS[kind]}
+        if isinstance(event, OutcomeEvent):
+            row["kind"] = OutcomeKind(event.kind).value
+        grouped[kind].append(row)
+    return grouped
+
+
+def _check_event(event: Event, where: str) -> None:
+    if not event.event_id or not isinstance(event.event_id, str):
+        raise ValueError(f"{where}: event_id must be a non-empty string")
+    if not event.feature:
+        raise ValueError(f"{where}: feature must be a non-empty feature key")
+    require_aware(event.ts, f"{where}: ts")
+    if isinstance(event, OutputEvent):
+        if event.confidence is not None and not math.isfinite(event.confidence):
+            raise ValueError(f"{where}: confidence={event.confidence} must be finite or None")
+        try:
+            json.dumps(event.input_attributes, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"{where}: input_attributes must be JSON (str, number, bool, None, "
+                f"lists and dicts of them, no NaN): {exc}"
+            ) from None
+    if isinstance(event, OutcomeEvent):
+        try:
+            OutcomeKind(event.kind)
+        except ValueError:
+            raise ValueError(f"{where}: kind={event.kind!r} is not an OutcomeKind") from None
+
+
+def exposure_from(row: Mapping[Any, Any]) -> ExposureEvent:
+    return ExposureEvent(**row)
+
+
+def output_from(row: Mapping[Any, Any]) -> OutputEvent:
+    return OutputEvent(**row)
+
+
+def outcome_from(row: Mapping[Any, Any]) -> OutcomeEvent:
+    return OutcomeEvent(**{**row, "kind": OutcomeKind(row["kind"])})
+
+
+def state_row(state: FeatureState) -> dict[str, Any]:
+    return {**state.to_json(), "updated_at": state.updated_at}
+
+
+def state_from(row: Mapping[Any, Any]) -> FeatureState:
+    return FeatureState(**{**row, "status": FeatureStatus(row["status"])})
+
+
+def audit_row(record: AuditRecord) -> dict[str, Any]:
+    for name in ("before", "after"):
+        try:
+            json.dumps(getattr(record, name), allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"AuditRecord.{name} of feature {record.feature!r} must be JSON: {exc}"
+            ) from None
+    return {f.name: getattr(record, f.name) for f in fields(AuditRecord)}
+
+
+def audit_from(row: Mapping[Any, Any]) -> AuditRecord:
+    return AuditRecord(**row)

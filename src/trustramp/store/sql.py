@@ -1,0 +1,244 @@
+"""The SQL implementation of :class:`~trustramp.store.protocol.Store` (SQLite, PostgreSQL).
+
+Idempotency is ``INSERT ... ON CONFLICT DO NOTHING`` on the event id, on both
+dialects. Serialized steps (admission under a cap, state changes) take the
+SQLite write lock up front (``BEGIN IMMEDIATE``) or a PostgreSQL transaction
+advisory lock keyed by feature, so they stay correct across processes and
+replicas, not only threads.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Select, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+
+from trustramp.events import (
+    Event,
+    ExposureEvent,
+    OutcomeEvent,
+    OutcomeKind,
+    OutputEvent,
+    utc_now,
+)
+from trustramp.store import rows
+from trustramp.store.counts import outcome_counts
+from trustramp.store.database import (
+    IMMEDIATE,
+    create_store_engine,
+    is_sqlite_memory,
+    lock_key,
+    parse_database_url,
+    safe_url,
+    store_error,
+)
+from trustramp.store.models import (
+    AdmissionRow,
+    AuditRow,
+    ExposureRow,
+    OutcomeRow,
+    OutputRow,
+)
+from trustramp.store.records import AuditRecord, FeatureState, OutcomeCounts
+from trustramp.store.state import SqlStateTransaction, read_state, window
+
+_MODELS = {ExposureEvent: ExposureRow, OutputEvent: OutputRow, OutcomeEvent: OutcomeRow}
+
+
+class SqlStore:
+    """A :class:`Store` on SQLite or PostgreSQL (psycopg 3), through SQLAlchemy 2.
+
+    The constructor only builds the engine; :func:`trustramp.store.open_store`
+    also brings the schema to the current revision (SQLite) or checks it is
+    there (PostgreSQL). Safe to share between threads.
+
+    Example:
+        >>> from trustramp.store import upgrade
+        >>> store = SqlStore("sqlite:///.trustramp/trustramp.db")  # doctest: +SKIP
+        >>> store.admit("summarize", "beta", "u1", cap=100)  # doctest: +SKIP
+        True
+    """
+
+    def __init__(self, url: str) -> None:
+        self._parsed = parse_database_url(url)
+        self.url = safe_url(self._parsed)
+        self._engine = create_store_engine(self._parsed)
+        self._insert = sqlite.insert if self._engine.dialect.name == "sqlite" else postgresql.insert
+        # An in-memory SQLite database is one shared connection: serialize its users.
+        self._lock: AbstractContextManager[Any] = (
+            threading.RLock() if is_sqlite_memory(self._parsed) else nullcontext()
+        )
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (for migrations and inspection, not for events)."""
+        return self._engine
+
+    def __repr__(self) -> str:
+        return f"SqlStore({self.url!r})"
+
+    @contextmanager
+    def _begin(self, doing: str, *, immediate: bool = False) -> Iterator[Connection]:
+        with self._lock:
+            try:
+                with self._engine.connect() as connection:
+                    if immediate:
+                        connection = connection.execution_options(**{IMMEDIATE: True})
+                    with connection.begin():
+                        yield connection
+            except SQLAlchemyError as exc:
+                raise store_error(exc, self.url, doing) from None
+
+    def _advisory_lock(self, connection: Connection, *parts: str) -> None:
+        if connection.dialect.name == "postgresql":
+            connection.execute(select(func.pg_advisory_xact_lock(lock_key(*parts))))
+
+    def write(self, events: Sequence[Event]) -> None:
+        grouped = rows.event_rows(events)
+        if not any(grouped.values()):
+            return
+        with self._begin("write events") as connection:
+            for kind, values in grouped.items():
+                if values:
+                    statement = self._insert(_MODELS[kind]).on_conflict_do_nothing(
+                        index_elements=["event_id"]
+                    )
+                    connection.execute(statement, values)
+
+    def _read(self, statement: Select[Any], doing: str) -> list[dict[str, Any]]:
+        with self._begin(doing) as connection:
+            return [dict(row._mapping) for row in connection.execute(statement)]
+
+    def exposures(
+        self,
+        feature: str,
+        *,
+        phase: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[ExposureEvent]:
+        table = ExposureRow.__table__
+        statement = select(table).where(table.c.feature == feature, *window(table, since, until))
+        if phase is not None:
+            statement = statement.where(table.c.phase == phase)
+        statement = statement.order_by(table.c.ts, table.c.event_id)
+        return [rows.exposure_from(row) for row in self._read(statement, "read exposures")]
+
+    def outputs(
+        self,
+        feature: str,
+        *,
+        phase: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[OutputEvent]:
+        table = OutputRow.__table__
+        statement = select(table).where(table.c.feature == feature, *window(table, since, until))
+        if phase is not None:
+            statement = statement.where(table.c.phase == phase)
+        statement = statement.order_by(table.c.ts, table.c.event_id)
+        return [rows.output_from(row) for row in self._read(statement, "read outputs")]
+
+    def outcomes(
+        self,
+        feature: str,
+        *,
+        kind: OutcomeKind | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[OutcomeEvent]:
+        table = OutcomeRow.__table__
+        statement = select(table).where(table.c.feature == feature, *window(table, since, until))
+        if kind is not None:
+            statement = statement.where(table.c.kind == OutcomeKind(kind).value)
+        statement = statement.order_by(table.c.ts, table.c.event_id)
+        return [rows.outcome_from(row) for row in self._read(statement, "read outcomes")]
+
+    def outcome_counts(
+        self,
+        feature: str,
+        *,
+        phase: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> OutcomeCounts:
+        with self._begin("count outcomes") as connection:
+            return outcome_counts(connection, feature, phase, since, until)
+
+    def admit(self, feature: str, phase: str, unit_id: str, *, cap: int) -> bool:
+        if isinstance(cap, bool) or not isinstance(cap, int) or cap < 0:
+            raise ValueError(
+                f"admit(feature={feature!r}, phase={phase!r}): cap={cap!r} must be an "
+                "integer >= 0 (the phase's absolute audience cap)"
+            )
+        table = AdmissionRow.__table__
+        key = (table.c.feature == feature, table.c.phase == phase)
+        with self._begin("admit a unit", immediate=True) as connection:
+            self._advisory_lock(connection, "admit", feature, phase)
+            if connection.execute(select(1).where(*key, table.c.unit_id == unit_id)).first():
+                return True
+            admitted = connection.scalar(select(func.count()).select_from(table).where(*key))
+            if (admitted or 0) >= cap:
+                return False
+            connection.execute(
+                insert(AdmissionRow).values(
+                    feature=feature, phase=phase, unit_id=unit_id, ts=utc_now()
+                )
+            )
+            return True
+
+    def admitted_units(self, feature: str, phase: str) -> frozenset[str]:
+        table = AdmissionRow.__table__
+        statement = select(table.c.unit_id).where(
+            table.c.feature == feature, table.c.phase == phase
+        )
+        return frozenset(row["unit_id"] for row in self._read(statement, "read admissions"))
+
+    def get_state(self, feature: str) -> FeatureState | None:
+        with self._begin("read feature state") as connection:
+            return read_state(connection, feature)
+
+    @contextmanager
+    def state_transaction(self, feature: str) -> Iterator[SqlStateTransaction]:
+        with self._begin("change feature state", immediate=True) as connection:
+            self._advisory_lock(connection, "state", feature)
+            transaction = SqlStateTransaction(
+                connection, feature, read_state(connection, feature), self._insert
+            )
+            try:
+                yield transaction
+            finally:
+                transaction.closed = True
+
+    def set_state(
+        self, state: FeatureState, *, actor: str, action: str, reason: str = ""
+    ) -> AuditRecord:
+        with self.state_transaction(state.feature) as transaction:
+            before = transaction.before
+            record = AuditRecord(
+                state.feature,
+                actor=actor,
+                action=action,
+                reason=reason,
+                before=before.to_json() if before is not None else None,
+                after=state.to_json(),
+            )
+            transaction.set_state(state)
+            transaction.append_audit(record)
+        return record
+
+    def audit_log(self, feature: str | None = None) -> list[AuditRecord]:
+        table = AuditRow.__table__
+        statement = select(table).order_by(table.c.ts, table.c.id)
+        if feature is not None:
+            statement = statement.where(table.c.feature == feature)
+        return [rows.audit_from(row) for row in self._read(statement, "read the audit log")]
+
+    def close(self) -> None:
+        self._engine.dispose()
