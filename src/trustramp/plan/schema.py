@@ -190,6 +190,12 @@ class Feature(_Model):
         default_factory=dict,
         description="named transparency labels, e.g. {verify: 'AI-generated - verify thoroughly'}",
     )
+    population: int | None = Field(
+        default=None,
+        ge=1,
+        description="estimated number of users who could ever see the feature; "
+        "lint uses it to size audiences given as user counts",
+    )
 
 
 class Segment(_Model):
@@ -200,6 +206,13 @@ class Segment(_Model):
         default=True, description="false when every member is staff (internal users)"
     )
     description: str = ""
+    share: float | None = Field(
+        default=None,
+        gt=0.0,
+        le=1.0,
+        description="estimated fraction of all users in this segment (0.02 = 2%); "
+        "lint uses it to size audiences",
+    )
 
 
 class Exclusion(_Model):
@@ -277,6 +290,20 @@ class Guardrails(_Model):
     )
 
 
+def _check_scale(metric: Metric, value: float, field: str) -> None:
+    """A rate target outside [0, 1] is almost always a percent written as 90, not 0.9."""
+    if metric in RATE_METRICS and not 0.0 <= value <= 1.0:
+        raise PlanFieldError(
+            (field,),
+            f"{metric.value} is a rate; expected a {field} between 0 and 1 "
+            f"(write 90% as 0.9), got {value:g}",
+        )
+    if metric not in RATE_METRICS and value < 0:
+        raise PlanFieldError(
+            (field,), f"{metric.value} is a count; expected a {field} >= 0, got {value:g}"
+        )
+
+
 class SuccessCriterion(_Model):
     """A rule that must hold to graduate: ``metric op target`` over enough data and time."""
 
@@ -286,6 +313,11 @@ class SuccessCriterion(_Model):
     min_samples: int | None = Field(default=None, ge=1)
     min_duration: Duration | None = None
     alpha: float = Field(default=0.05, gt=0.0, lt=1.0)
+
+    @model_validator(mode="after")
+    def _target_scale(self) -> Self:
+        _check_scale(self.metric, self.target, "target")
+        return self
 
 
 class StopCriterion(_Model):
@@ -302,6 +334,11 @@ class StopCriterion(_Model):
     min_samples: int | None = Field(default=None, ge=1)
     window: Duration | None = None
     alpha: float = Field(default=0.05, gt=0.0, lt=1.0)
+
+    @model_validator(mode="after")
+    def _floor_scale(self) -> Self:
+        _check_scale(self.metric, self.floor, "floor")
+        return self
 
 
 class Phase(_Model):
@@ -367,11 +404,11 @@ class Plan(_Model):
                     "a segment name uses lowercase letters, digits, '_', '-' and '.'",
                 )
         for index, phase in enumerate(self.phases):
-            for segment in phase.audience.segments:
+            for position, segment in enumerate(phase.audience.segments):
                 if segment not in self.segments:
                     known = ", ".join(sorted(self.segments)) or "none defined"
                     raise PlanFieldError(
-                        ("phases", index, "audience", "segments"),
+                        ("phases", index, "audience", "segments", position),
                         f"unknown segment {segment!r} (defined: {known})",
                     )
             label = phase.guardrails.label
