@@ -16,7 +16,8 @@ from typing import Literal, overload
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import isotonic_regression
-from scipy.stats import beta as beta_dist
+
+from trustramp.stats.slices import clopper_pearson
 
 Binning = Literal["equal_width", "equal_mass"]
 
@@ -62,18 +63,6 @@ def as_labelled_outputs(
             i = int(np.flatnonzero(bad)[0])
             raise ValueError(f"correct: expected 0 or 1, got {corr[i]!r} at index {i}")
     return conf, corr.astype(np.bool_)
-
-
-def _clopper_pearson(successes: int, trials: int, level: float) -> tuple[float, float]:
-    """Exact two-sided interval for a binomial proportion; (0, 1) when trials == 0."""
-    tail = (1.0 - level) / 2.0
-    low = 0.0 if successes == 0 else float(beta_dist.ppf(tail, successes, trials - successes + 1))
-    high = (
-        1.0
-        if successes == trials
-        else float(beta_dist.ppf(1.0 - tail, successes + 1, trials - successes))
-    )
-    return low, high
 
 
 @dataclass(frozen=True)
@@ -185,7 +174,8 @@ def calibration_report(
     for k, members in enumerate(_bin_members(conf, int(n_bins), binning)):
         count = int(members.size)
         hits = int(corr[members].sum())
-        low, high = _clopper_pearson(hits, count, level)
+        low_arr, high_arr = clopper_pearson(np.array([hits]), np.array([count]), level)
+        low, high = float(low_arr[0]), float(high_arr[0])
         if binning == "equal_width":
             lower, upper = k / n_bins, (k + 1) / n_bins
         else:
