@@ -165,6 +165,7 @@ def test_isotonic_map_pools_violators_to_their_mean() -> None:
         (lambda: IsotonicMap(breakpoints=(0.2, 0.1), values=(0.1, 0.2), n=2), "breakpoints"),
         (lambda: IsotonicMap(breakpoints=(0.1, 0.2), values=(0.3, 0.2), n=2), "values"),
         (lambda: IsotonicMap(breakpoints=(0.1,), values=(0.3, 0.4), n=2), "values"),
+        (lambda: fit_isotonic([0.2, 0.8], [False, True])(float("nan")), "confidence"),
     ],
 )
 def test_bad_input_names_the_argument(call: Callable[[], object], argument: str) -> None:

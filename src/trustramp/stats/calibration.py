@@ -238,6 +238,8 @@ class IsotonicMap:
     def __call__(self, confidence: ArrayLike) -> float | NDArray[np.float64]:
         """Calibrated probability for one confidence or an array of them."""
         x = np.asarray(confidence, dtype=np.float64)
+        if np.isnan(x).any():
+            raise ValueError("confidence: NaN cannot be recalibrated")
         out = np.clip(np.interp(x, self.breakpoints, self.values), 0.0, 1.0)
         if out.ndim == 0:
             return float(out)
