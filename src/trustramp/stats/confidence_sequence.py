@@ -19,6 +19,8 @@ Methods (all assume i.i.d. Bernoulli outcomes; the true rate must not drift):
   so the martingale is exact (no numerical integration) and monotone in ``p``. ``sigma``
   is chosen from ``design_rate`` and ``design_samples`` (the sample size where the
   bound should be tightest, Howard et al. 2021 sec. 3.5); it never depends on data.
+  5% of the mass sits on a wide half-normal (scale 3) so that rates far from the
+  design rate are still bounded quickly.
   A two-sided request splits alpha: each side uses ``alpha / 2``.
 * ``"betting"``: hedged capital with predictable plug-in bets (Waudby-Smith & Ramdas
   2023, PrPl-H). Bounds are found by bisection on ``p`` (the capital is monotone in
@@ -47,6 +49,9 @@ FloatArray = NDArray[np.float64]
 _METHODS = ("beta_binomial", "logit_mixture", "betting")
 _SIDES = ("both", "lower", "upper")
 _GRID_SIZE = 48
+# A small share of the mixing mass on large log-odds shifts: it costs log(1/0.95) in the
+# threshold but lets the bound move quickly when the rate is far from the design rate.
+_WIDE_SHARE, _WIDE_SIGMA, _WIDE_SIZE = 0.05, 3.0, 16
 _BET_CAP = 0.5  # WSR's truncation c: bets never risk more than half the capital
 _BISECT_STEPS = 64
 
@@ -99,9 +104,18 @@ def logit_scale(design_rate: float, design_samples: int, alpha_side: float) -> f
     return math.sqrt(x / (design_samples * v))
 
 
-def _logit_grid(sigma: float) -> FloatArray:
-    quantiles = (np.arange(_GRID_SIZE) + 0.5) / _GRID_SIZE
-    return np.asarray(sigma * ndtri(0.5 + 0.5 * quantiles), dtype=np.float64)
+def _logit_grid(sigma: float) -> tuple[FloatArray, FloatArray]:
+    """Mixing points and weights: equal-weight half-normal quantiles, two scales."""
+    narrow = (np.arange(_GRID_SIZE) + 0.5) / _GRID_SIZE
+    wide = (np.arange(_WIDE_SIZE) + 0.5) / _WIDE_SIZE
+    lam = np.concatenate(
+        [sigma * ndtri(0.5 + 0.5 * narrow), _WIDE_SIGMA * ndtri(0.5 + 0.5 * wide)]
+    )
+    weights = np.concatenate(
+        [np.full(_GRID_SIZE, (1 - _WIDE_SHARE) / _GRID_SIZE),
+         np.full(_WIDE_SIZE, _WIDE_SHARE / _WIDE_SIZE)]
+    )
+    return np.asarray(lam, dtype=np.float64), weights
 
 
 def log_evidence(
@@ -129,12 +143,12 @@ def log_evidence(
             loglik = xlogy(s, pp) + xlog1py(nn - s, -pp)
         return np.asarray(betaln(a + s, b + nn - s) - betaln(a, b) - loglik, dtype=np.float64)
     if method == "logit_mixture":
-        lam = _logit_grid(sigma)
+        lam, weights = _logit_grid(sigma)
         if side == "upper":
             # Mirror: evidence that the rate is below p is evidence that 1-rate is above 1-p.
             s, pp = nn - s, 1 - pp
         terms = s[..., None] * lam - nn[..., None] * np.log1p(pp[..., None] * np.expm1(lam))
-        return np.asarray(logsumexp(terms, axis=-1) - math.log(_GRID_SIZE), dtype=np.float64)
+        return np.asarray(logsumexp(terms, axis=-1, b=weights), dtype=np.float64)
     raise ValueError(f"method {method!r} has no counts-only evidence; use ConfidenceSequence")
 
 
