@@ -16,7 +16,7 @@ import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from itertools import combinations, pairwise
-from typing import Literal
+from typing import Literal, TypeGuard
 
 import numpy as np
 from numpy.typing import NDArray
@@ -52,7 +52,7 @@ class SliceCondition:
             return self.value == MISSING
         if self.low is None or self.high is None:
             return self.value == str(value)
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        if not _is_number(value):
             return False
         number = float(value)
         return self.low <= number < self.high or (self.closed and number == self.high)
@@ -62,9 +62,10 @@ class SliceCondition:
 class ErrorSlice:
     """A slice's errors against the rest, with its interval, p-value and BH q-value.
 
-    `explained_by` names a narrower or more error-dense discovered slice that accounts
-    for this one's excess: once its rows are set aside, this slice's other rows are not
-    significantly worse (one-sided Fisher, level q) than the rows outside both.
+    `explained_by` names a more error-dense discovered slice that accounts for this
+    one's excess: once its rows are set aside, this slice's other rows are not worse
+    than the rows outside both by the discovery standard (one-sided Fisher p-value
+    within the Benjamini-Hochberg cut-off).
     """
 
     conditions: tuple[SliceCondition, ...]
@@ -131,7 +132,19 @@ def clopper_pearson(
 
 
 def _is_missing(value: object) -> bool:
-    return value is None or (isinstance(value, numbers.Real) and not math.isfinite(value))
+    # Concrete types first: the numbers.Real ABC check is slow on large columns.
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, str | int):
+        return False
+    return isinstance(value, numbers.Real) and not math.isfinite(value)
+
+
+def _is_number(value: object) -> TypeGuard[numbers.Real]:
+    # bool is an int, but a flag is a category; concrete types go before the slow ABC.
+    return not isinstance(value, bool) and isinstance(value, (int, float, numbers.Real))
 
 
 def _encode(
@@ -140,7 +153,7 @@ def _encode(
     """Integer level per row and each level's condition; numbers with many values binned."""
     missing = np.array([_is_missing(v) for v in values], dtype=bool)
     present = [v for v, gone in zip(values, missing, strict=True) if not gone]
-    is_number = all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in present)
+    is_number = all(_is_number(v) for v in present)
     if is_number and len(set(present)) > bins:
         numeric = np.array([0.0 if gone else v for v, gone in zip(values, missing, strict=True)])
         observed = numeric[~missing]
@@ -315,7 +328,8 @@ def _report(
         for i, c in enumerate(found)
     ]
     found_ids = [i for i in np.argsort(p_values, kind="stable") if q_values[i] <= q]
-    explained = _explanations(found, found_ids, wrong, q)
+    cutoff = max((float(p_values[i]) for i in found_ids), default=0.0)
+    explained = _explanations(found, found_ids, wrong, cutoff)
     for i, j in explained.items():
         tested[i] = replace(tested[i], explained_by=tested[j].description)
     # Slices standing on their own first, then those a discovered slice accounts for.
@@ -352,9 +366,13 @@ def _report(
 
 
 def _explanations(
-    found: list[_Candidate], found_ids: list[int], wrong: NDArray[np.bool_], q: float
+    found: list[_Candidate], found_ids: list[int], wrong: NDArray[np.bool_], cutoff: float
 ) -> dict[int, int]:
-    """Map each discovery to the denser discovery that accounts for its excess errors."""
+    """Map each discovery to the denser discovery that accounts for its excess errors.
+
+    A discovery stands on its own when its rows outside every denser standing discovery
+    would be a discovery by themselves: Fisher p-value within the BH `cutoff`.
+    """
     masks = {i: found[i].codes == found[i].code for i in found_ids}
     rate = {i: found[i].errors / found[i].support for i in found_ids}
     standing: list[int] = []
@@ -370,7 +388,7 @@ def _explanations(
             p = stats.hypergeom.sf(
                 int(wrong[left].sum()) - 1, pool_rows, int(wrong[pool].sum()), left_rows
             )
-            if p > q:
+            if p > cutoff:
                 explained[i] = j
                 break
         else:
