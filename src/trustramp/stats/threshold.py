@@ -95,14 +95,15 @@ def _checked_probability(name: str, value: float) -> float:
     return float(value)
 
 
-def _failure_reason(top: float, shown: int, errors: int, target: float, delta: float) -> str:
+def _failure_reason(
+    top: float, shown: int, errors: int, p_value: float, target: float, delta: float
+) -> str:
     if shown == 0:
         return (
             f"no calibration answer has confidence >= {top:g}, the highest grid threshold, "
             "where the fixed-sequence walk must start; pass a grid whose top the model "
             "reaches (chosen before looking at the labels)"
         )
-    p_value = float(binom.cdf(errors, shown, 1.0 - target))
     return (
         f"not even the highest grid threshold {top:g} is certified: {errors} errors among "
         f"{shown} answers with confidence >= {top:g} give p = {p_value:.3g} > delta = "
@@ -167,7 +168,9 @@ def select_threshold(
             delta=level,
             tested_thresholds=tested,
             p_values=tested_p,
-            reason=_failure_reason(float(lams[0]), int(n_shown[0]), int(errors[0]), target, level),
+            reason=_failure_reason(
+                float(lams[0]), int(n_shown[0]), int(errors[0]), tested_p[0], target, level
+            ),
         )
     j = n_rejected - 1
     shown = int(n_shown[j])
