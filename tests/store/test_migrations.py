@@ -1,0 +1,102 @@
+"""The packaged migration creates exactly the models' schema, on both backends."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from trustramp.store import StoreError, head_revision, open_store, upgrade
+from trustramp.store.models import VERSION_TABLE, metadata
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'fresh.db'}"
+    url: str = request.getfixturevalue("fresh_postgres_url")
+    return url
+
+
+def test_migration_creates_what_the_models_describe(empty_url: str) -> None:
+    result = upgrade(empty_url)
+    assert (result.before, result.after, result.changed) == (None, head_revision(), True)
+    engine = sa.create_engine(empty_url)
+    with engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "version_table": VERSION_TABLE}
+        )
+        diff = compare_metadata(context, metadata)
+        tables = set(sa.inspect(connection).get_table_names())
+    engine.dispose()
+    assert diff == []
+    assert tables == {*metadata.tables, VERSION_TABLE}
+
+
+def test_upgrade_twice_is_a_no_op(empty_url: str) -> None:
+    upgrade(empty_url)
+    again = upgrade(empty_url)
+    assert (again.before, again.after, again.changed) == (head_revision(), head_revision(), False)
+
+
+def test_compare_metadata_would_notice_a_missing_table(tmp_path: Path) -> None:
+    # Guards the test above against comparing nothing.
+    url = f"sqlite:///{tmp_path / 'partial.db'}"
+    upgrade(url)
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE audit_log")
+        context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+        diff = compare_metadata(context, metadata)
+    engine.dispose()
+    assert [entry[0] for entry in diff] == ["add_table", "add_index"]
+    assert diff[0][1].name == "audit_log"
+
+
+@pytest.mark.postgres
+def test_open_store_refuses_an_unmigrated_postgres_with_the_command_to_run(
+    fresh_postgres_url: str,
+) -> None:
+    with pytest.raises(StoreError, match=r"none \(empty\).*run: trustramp db upgrade --database"):
+        open_store(fresh_postgres_url)
+    upgrade(fresh_postgres_url)
+    open_store(fresh_postgres_url).close()
+
+
+def test_default_store_is_sqlite_under_dot_trustramp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    open_store().close()
+    assert (tmp_path / ".trustramp" / "trustramp.db").is_file()
+    # Absolute once opened: a later chdir must not move the database.
+    again = open_store()
+    os.chdir(tmp_path.parent)
+    assert again.get_state("advice") is None
+    assert not (tmp_path.parent / ".trustramp").exists()
+    again.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("nonsense", "is not a URL; expected e.g."),
+        ("mysql://u@h/db", "uses 'mysql'; trustramp supports SQLite"),
+    ],
+)
+def test_bad_urls_say_what_is_expected(url: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        open_store(url)
+
+
+def test_unreachable_database_is_one_line_store_error() -> None:
+    with pytest.raises(StoreError) as caught:
+        open_store("postgresql+psycopg://u:hunter2@127.0.0.1:1/db")
+    text = str(caught.value)
+    assert "\n" not in text
+    assert "hunter2" not in text
+    assert "127.0.0.1:1" in text
