@@ -30,7 +30,7 @@ def _confidences(name: str, values: Iterable[float]) -> FloatArray:
     if bad.size:
         i = int(bad[0])
         raise ValueError(
-            f"{name}[{i}] = {array[i]!r}: confidences must be finite numbers in [0, 1]"
+            f"{name}[{i}] = {array[i].item()!r}: confidences must be finite numbers in [0, 1]"
         )
     return array
 
@@ -45,7 +45,7 @@ def _outcomes(name: str, values: Iterable[bool | int], expected: int) -> NDArray
     bad = np.flatnonzero((array != 0) & (array != 1))
     if bad.size:
         i = int(bad[0])
-        raise ValueError(f"{name}[{i}] = {array[i]!r}: correct flags must be bools or 0/1")
+        raise ValueError(f"{name}[{i}] = {array[i].item()!r}: correct flags must be bools or 0/1")
     return array.astype(bool)
 
 

@@ -251,8 +251,8 @@ def find_error_slices(
     `fdr="bh"` (Benjamini-Hochberg) proves that bound for independent or positively
     dependent tests only (a slice and its complement are negatively dependent); on
     uniform noise it reports any slice at all in at most a share q of data sets, and
-    with a planted slice its average false-discovery share stays below q
-    (tests/stats/test_slices.py measures both methods).
+    with a planted slice its average false-discovery share stays below q (both
+    measured in tests/stats/test_slices.py).
 
     >>> rows = [{"task": "table" if i % 4 == 0 else "text"} for i in range(400)]
     >>> wrong = [i % 4 == 0 and i % 12 == 0 for i in range(400)]
@@ -265,7 +265,7 @@ def find_error_slices(
         raise ValueError("correct: need a non-empty 1-D sequence of correct flags")
     bad = np.flatnonzero((hits != 0) & (hits != 1))
     if bad.size:
-        raise ValueError(f"correct[{bad[0]}] = {hits[bad[0]]!r}: must be a bool or 0/1")
+        raise ValueError(f"correct[{bad[0]}] = {hits[bad[0]].item()!r}: must be a bool or 0/1")
     if isinstance(min_support, bool) or not isinstance(min_support, int) or min_support < 1:
         raise ValueError(f"min_support = {min_support!r}: must be an integer >= 1")
     for name, value in (("q", q), ("level", level)):
