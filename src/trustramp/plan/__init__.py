@@ -18,6 +18,7 @@ from trustramp.plan.loader import (
     parse_plan_document,
 )
 from trustramp.plan.schema import Plan, PlanFieldError
+from trustramp.plan.templates import Scenario, template_text, write_template
 
 __all__ = [
     "RULES",
@@ -30,6 +31,7 @@ __all__ = [
     "PlanProblem",
     "Positions",
     "Rule",
+    "Scenario",
     "estimate_audience",
     "format_path",
     "has_errors",
@@ -38,4 +40,6 @@ __all__ = [
     "load_plan_file",
     "parse_plan",
     "parse_plan_document",
+    "template_text",
+    "write_template",
 ]

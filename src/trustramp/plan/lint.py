@@ -240,9 +240,12 @@ def _high_stakes(plan: Plan, report: _Report) -> None:
     review = first.guardrails.review
     if review is None or review.rate < 1.0:
         rate = 0.0 if review is None else review.rate
-        report.add("TR005", ("phases", 0, "guardrails"), f"high-stakes feature: the first "
+        where: FieldPath = ("phases", 0, "guardrails")
+        if review is not None:
+            where = (*where, "review", "rate")
+        report.add("TR005", where, f"high-stakes feature: the first "
                    f"phase {first.name!r} reviews {rate:.0%} of outputs; expected "
-                   "guardrails.review.rate: 1.0")
+                   "guardrails.review.rate: 1.0", at_key=review is None)
     external = [n for n in first.audience.segments if plan.segments[n].external]
     if not first.audience.segments or external:
         who = ", ".join(external) if external else "every user (no segment)"
