@@ -15,6 +15,7 @@ MODULES = [
     "trustramp.store.opening",
     "trustramp.store.protocol",
     "trustramp.store.records",
+    "trustramp.store.sql",
     "trustramp.store.writer",
 ]
 

@@ -64,6 +64,7 @@ def test_retried_batch_adds_nothing(store: SqlStore) -> None:
     store.write(events[:3])
     store.write(events)  # the writer retries a batch after a partial failure
     store.write(events)
+    store.write([events[0], events[0], events[5], events[5]])  # repeats inside one batch
     assert len(store.exposures("summarize")) == 2
     assert len(store.outputs("summarize")) == 2
     assert len(store.outcomes("summarize")) == 4

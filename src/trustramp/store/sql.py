@@ -60,8 +60,10 @@ class SqlStore:
 
     Example:
         >>> from trustramp.store import upgrade
-        >>> store = SqlStore("sqlite:///.trustramp/trustramp.db")  # doctest: +SKIP
-        >>> store.admit("summarize", "beta", "u1", cap=100)  # doctest: +SKIP
+        >>> url = "sqlite:///.trustramp/trustramp.db"
+        >>> _ = upgrade(url)  # open_store(url) does this for SQLite
+        >>> store = SqlStore(url)
+        >>> store.admit("summarize", "beta", "u1", cap=100)
         True
     """
 
