@@ -102,7 +102,7 @@ def forecast_graduation(
     wait_days = max((criterion.min_duration - elapsed) / timedelta(days=1), 0.0)
     extra = _simulate_labels(criterion, successes, n, rate, paths, max_labels, seed)
     extra = np.maximum(extra, criterion.min_samples - n)
-    lo, mid, hi = (float(v) for v in np.percentile(extra, [10, 50, 90]))
+    lo, mid, hi = (float(v) for v in np.percentile(extra, [10, 50, 90], method="inverted_cdf"))
     if math.isinf(mid):
         return _never(f"more than {max_labels} labels would be needed at rate {rate:.4f}",
                       per_day, rate)
