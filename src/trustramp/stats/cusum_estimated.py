@@ -1,0 +1,211 @@
+"""CUSUM against a baseline estimated from the phase's own burn-in.
+
+When p0 is not known it is estimated from the first ``burn_in`` labelled outcomes of
+the phase. Plugging the estimate into an exactly calibrated CUSUM would leave the
+false-alarm interval short whenever the estimate is too high (about half the time).
+Instead the chart is designed for the least favourable in-control rate that the
+burn-in cannot exclude: the one-sided Clopper-Pearson lower bound ``p0_lower`` at
+level ``confidence``, with the threshold calibrated exactly (Markov chain) at
+``p0_lower``.
+
+Guarantee: if the burn-in and the monitored outcomes are independent with the same
+success rate p0 (whatever it is), then with probability >= ``confidence`` over the
+burn-in, the in-control mean number of events between false alarms is >=
+``false_alarm_interval``. Reason: the Clopper-Pearson bound is exact-conservative, so
+``p0_lower <= p0`` with probability >= ``confidence``, and a CUSUM's run length only
+gets longer when the success rate rises (couple both streams on the same uniforms: every
+answer right at the lower rate is right at the higher one, and the statistic is monotone
+in each outcome). This is the "guaranteed conditional performance" of Gandy & Kvaloy
+(2013), obtained from an exact bound instead of a bootstrap.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy.stats import beta
+
+from trustramp.stats.cusum import CusumDesign, CusumDetector, calibrate, check_interval
+
+
+@dataclass(frozen=True)
+class EstimatedBaseline:
+    """What the burn-in gave: the estimate, its lower bound and the chart built on them."""
+
+    burn_in_correct: int
+    burn_in_n: int
+    confidence: float
+    p0_estimate: float
+    p0_lower: float
+    p1_design: float
+    design: CusumDesign
+
+
+def design_from_burn_in(
+    correct: int, n: int, drop: float, false_alarm_interval: float, confidence: float = 0.9
+) -> EstimatedBaseline:
+    """Design the CUSUM from a burn-in of ``correct`` right answers out of ``n``.
+
+    The chart watches for a drop from ``p0_lower`` to ``p1_design = p0_estimate - drop``
+    (the estimated post-drop rate), kept at least ``drop / 2`` below ``p0_lower`` so the
+    chart still has a direction when the burn-in is too short to pin p0 down.
+
+    Example:
+        >>> b = design_from_burn_in(4600, 5000, drop=0.05, false_alarm_interval=10_000)
+        >>> round(b.p0_lower, 3), round(b.p1_design, 2)
+        (0.915, 0.87)
+    """
+    _check_burn_in(correct, n)
+    if not (isinstance(drop, int | float) and 0 < drop < 1):
+        raise ValueError(f"drop must be an accuracy drop strictly between 0 and 1, got {drop!r}")
+    if not (isinstance(confidence, int | float) and 0 < confidence < 1):
+        raise ValueError(f"confidence must be strictly between 0 and 1, got {confidence!r}")
+    check_interval(false_alarm_interval)
+    if correct == 0:
+        raise ValueError(
+            f"burn-in has 0 correct answers out of {n}: accuracy cannot drop, nothing to watch"
+        )
+    estimate = correct / n
+    lower = float(beta.ppf(1 - confidence, correct, n - correct + 1))
+    p1 = min(estimate, lower + drop / 2) - drop
+    if p1 <= 0:
+        raise ValueError(
+            f"drop={drop} is not below the burn-in accuracy {estimate:.4f} (lower bound"
+            f" {lower:.4f}): the post-drop accuracy would be <= 0"
+        )
+    return EstimatedBaseline(
+        burn_in_correct=correct,
+        burn_in_n=n,
+        confidence=confidence,
+        p0_estimate=estimate,
+        p0_lower=lower,
+        p1_design=p1,
+        design=calibrate(lower, p1, float(false_alarm_interval)),
+    )
+
+
+def _check_burn_in(correct: int, n: int) -> None:
+    for name, value in (("burn_in correct", correct), ("burn_in n", n)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
+            raise ValueError(f"{name} must be a non-negative integer count, got {value!r}")
+    if n < 1 or correct > n:
+        raise ValueError(
+            f"burn-in needs 0 <= correct <= n and n >= 1, got correct={correct}, n={n}"
+        )
+
+
+class EstimatedBaselineCusum:
+    """Drop detector whose baseline is the phase's own first ``burn_in`` outcomes.
+
+    The first ``burn_in`` outcomes only estimate the baseline (``update`` returns False);
+    from then on it is a :class:`CusumDetector` built by :func:`design_from_burn_in`.
+    After an alarm it stays alarmed until ``reset()``, which restarts the CUSUM with the
+    same baseline (a new phase should build a new detector).
+
+    Example:
+        >>> det = EstimatedBaselineCusum(drop=0.05, false_alarm_interval=10_000, burn_in=3)
+        >>> det.update_many(np.array([True, True, False]))
+        False
+        >>> round(det.baseline.p0_estimate, 3) if det.baseline else None
+        0.667
+    """
+
+    def __init__(
+        self, drop: float, false_alarm_interval: float, burn_in: int, confidence: float = 0.9
+    ) -> None:
+        if isinstance(burn_in, bool) or not isinstance(burn_in, int) or burn_in < 1:
+            raise ValueError(
+                f"burn_in must be a positive number of labelled events, got {burn_in!r}"
+            )
+        if not (isinstance(drop, int | float) and 0 < drop < 1):
+            raise ValueError(
+                f"drop must be an accuracy drop strictly between 0 and 1, got {drop!r}"
+            )
+        if not (isinstance(confidence, int | float) and 0 < confidence < 1):
+            raise ValueError(f"confidence must be strictly between 0 and 1, got {confidence!r}")
+        check_interval(false_alarm_interval)
+        self.drop, self.false_alarm_interval = drop, false_alarm_interval
+        self.burn_in, self.confidence = burn_in, confidence
+        self._seen = self._right = 0
+        self.baseline: EstimatedBaseline | None = None
+        self._cusum: CusumDetector | None = None
+
+    @classmethod
+    def from_counts(
+        cls,
+        correct: int,
+        n: int,
+        drop: float,
+        false_alarm_interval: float,
+        confidence: float = 0.9,
+    ) -> EstimatedBaselineCusum:
+        """A detector whose burn-in (``correct`` right out of ``n``) has already been seen."""
+        _check_burn_in(correct, n)
+        det = cls(drop, false_alarm_interval, max(n, 1), confidence)
+        det._seen, det._right = n, correct
+        det._start_monitoring()
+        return det
+
+    def _start_monitoring(self) -> None:
+        base = design_from_burn_in(
+            self._right, self._seen, self.drop, self.false_alarm_interval, self.confidence
+        )
+        self.baseline = base
+        self._cusum = CusumDetector(base.p0_lower, base.p1_design, base.design.requested_interval)
+
+    @property
+    def h(self) -> float:
+        """Threshold in log-likelihood units (NaN during the burn-in)."""
+        return self._cusum.h if self._cusum else math.nan
+
+    @property
+    def statistic(self) -> float:
+        """CUSUM statistic (0 during the burn-in)."""
+        return self._cusum.statistic if self._cusum else 0.0
+
+    @property
+    def n(self) -> int:
+        """Outcomes monitored since the burn-in ended or the last reset."""
+        return self._cusum.n if self._cusum else 0
+
+    @property
+    def alarmed(self) -> bool:
+        """Whether the CUSUM has alarmed since the last reset."""
+        return self._cusum.alarmed if self._cusum else False
+
+    def reset(self) -> None:
+        """Restart the CUSUM at 0, keeping the estimated baseline."""
+        if self._cusum:
+            self._cusum.reset()
+
+    def update(self, correct: bool) -> bool:
+        """Add one labelled outcome; True once the detector has alarmed."""
+        if not isinstance(correct, bool | np.bool_):
+            raise ValueError(f"correct must be a bool (was the answer right?), got {correct!r}")
+        if self._cusum:
+            return self._cusum.update(correct)
+        self._seen += 1
+        self._right += int(correct)
+        if self._seen == self.burn_in:
+            self._start_monitoring()
+        return False
+
+    def update_many(self, outcomes: ArrayLike) -> bool:
+        """Add a batch of outcomes (1-D bools, in order); True once alarmed."""
+        batch = np.asarray(outcomes)
+        if batch.dtype != np.bool_ or batch.ndim != 1:
+            raise ValueError(
+                f"outcomes must be a 1-D sequence of bools, got dtype {batch.dtype}"
+                f" and shape {batch.shape}"
+            )
+        if not self._cusum:
+            take = min(self.burn_in - self._seen, batch.size)
+            self._seen += take
+            self._right += int(batch[:take].sum())
+            batch = batch[take:]
+            if self._seen == self.burn_in:
+                self._start_monitoring()
+        return self._cusum.update_many(batch) if self._cusum else False
