@@ -1,0 +1,72 @@
+"""Audience size estimates: the numbers lint's 5% and 5x rules rest on."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+
+from trustramp.plan import Plan, estimate_audience
+from trustramp.plan.audience import growth
+
+
+def plan(population: int | None, segments: dict[str, Any], *audiences: dict[str, Any]) -> Plan:
+    feature: dict[str, Any] = {"key": "demo", "stakes": "low", "fallback": "rules"}
+    if population is not None:
+        feature["population"] = population
+    phases = [{"name": f"p{i}", "audience": a} for i, a in enumerate(audiences)]
+    return Plan.model_validate({"feature": feature, "segments": segments, "phases": phases})
+
+
+def test_share_times_percent_with_and_without_population() -> None:
+    segments = {"beta": {"condition": {"beta": True}, "share": 0.2}}
+    audience = {"segments": ["beta"], "percent": 10}
+    with_population = estimate_audience(p := plan(5000, segments, audience), p.phases[0])
+    assert with_population.fraction == pytest.approx(0.02)
+    assert with_population.users == pytest.approx(100)
+    without = estimate_audience(p := plan(None, segments, audience), p.phases[0])
+    assert (without.fraction, without.users) == (pytest.approx(0.02), None)
+
+
+def test_segments_are_summed_and_capped_at_everyone() -> None:
+    segments = {"a": {"condition": {"a": 1}, "share": 0.7}, "b": {"condition": {"b": 1},
+                                                              "share": 0.6}}
+    p = plan(None, segments, {"segments": ["a", "b"], "percent": 50})
+    assert estimate_audience(p, p.phases[0]).fraction == pytest.approx(0.5)
+
+
+def test_allow_list_segment_is_counted() -> None:
+    segments = {"friends": {"users": ["u1", "u2", "u3", "u4"]}}
+    p = plan(400, segments, {"segments": ["friends"], "percent": 50})
+    estimate = estimate_audience(p, p.phases[0])
+    assert (estimate.users, estimate.fraction) == (pytest.approx(2), pytest.approx(0.005))
+
+
+def test_cap_binds_with_population_and_hides_the_fraction_without() -> None:
+    segments = {"power": {"condition": {"power": True}, "share": 0.1}}
+    audience = {"segments": ["power"], "max_users": 100}
+    capped = estimate_audience(p := plan(50000, segments, audience), p.phases[0])
+    assert (capped.users, capped.fraction) == (pytest.approx(100), pytest.approx(0.002))
+    unknown_population = estimate_audience(p := plan(None, segments, audience), p.phases[0])
+    assert (unknown_population.users, unknown_population.fraction) == (100, None)
+
+
+def test_unknown_segment_size_is_reported_as_unknown() -> None:
+    p = plan(None, {"x": {"condition": {"x": 1}}}, {"segments": ["x"], "percent": 5})
+    estimate = estimate_audience(p, p.phases[0])
+    assert (estimate.fraction, estimate.users) == (None, None)
+    assert estimate.describe() == "an unknown number of users"
+
+
+def test_growth_falls_back_to_the_percent_ratio_for_the_same_segments() -> None:
+    segments = {"x": {"condition": {"x": 1}}}
+    p = plan(None, segments, {"segments": ["x"], "percent": 2}, {"segments": ["x"], "percent": 14})
+    assert growth(p, p.phases[0], p.phases[1]) == pytest.approx(7)
+    q = plan(None, segments, {"segments": ["x"], "percent": 2}, {"percent": 14})
+    assert growth(q, q.phases[0], q.phases[1]) is None
+
+
+def test_growth_from_nobody_is_infinite() -> None:
+    p = plan(1000, {}, {"percent": 0}, {"percent": 1})
+    assert math.isinf(growth(p, p.phases[0], p.phases[1]) or 0.0)
