@@ -93,10 +93,12 @@ class ErrorSlice:
 class SliceReport:
     """Discovered slices (ranked by excess errors) and how much of the error they hold.
 
-    `share_explained` is the union of discovered slices' excess errors over all errors:
-    the share of errors that would vanish if those rows erred at the rate of the other
-    rows. `verdict` is "scattered" without discoveries, "concentrated" when the share
-    is at least one half, and "partly concentrated" in between.
+    `rows_in_slices`, `errors_in_slices` and `excess_errors` describe the union of the
+    discoveries that stand on their own (`explained_by` is None). `share_explained` is
+    that union's excess errors over all errors: the share of errors that would vanish
+    if those rows erred at the rate of the other rows. `verdict` is "scattered" without
+    discoveries, "concentrated" when the share is at least one half, and "partly
+    concentrated" in between.
     """
 
     rows: int
@@ -335,8 +337,10 @@ def _report(
     # Slices standing on their own first, then those a discovered slice accounts for.
     ranked = sorted(found_ids, key=lambda i: (i in explained, -excess[i], p_values[i]))
     inside = np.zeros(total, dtype=bool)
+    # Explained slices only add their diluted parent rows; the summary skips them.
     for i in ranked:
-        inside |= found[i].codes == found[i].code
+        if i not in explained:
+            inside |= found[i].codes == found[i].code
     in_rows, in_errors = int(inside.sum()), int(wrong[inside].sum())
     # Slices covering every row leave nothing to compare with: claim no excess then.
     outside_rate = (
