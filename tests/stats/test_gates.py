@@ -91,7 +91,7 @@ def test_missing_conditions_are_named() -> None:
     assert len(r.missing) == 3
     assert "lower bound" in r.missing[0]
     assert "needs >= 500" in r.missing[1]
-    assert "needs >= 14 days" in r.missing[2]
+    assert r.missing[2] == "2.0 days elapsed, needs >= 14 days"
     assert r.reason == "; ".join(r.missing)
     ok = crit.check(2900, 3000, timedelta(days=20))
     assert ok.decision

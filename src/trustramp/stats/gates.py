@@ -145,7 +145,10 @@ class PromotionCriterion:
         if n < self.min_samples:
             missing.append(f"{n} labelled outcomes, needs >= {self.min_samples}")
         if elapsed < self.min_duration:
-            missing.append(f"elapsed {elapsed}, needs >= {self.min_duration}")
+            day = timedelta(days=1)
+            missing.append(
+                f"{elapsed / day:.1f} days elapsed, needs >= {self.min_duration / day:g} days"
+            )
         return GateResult(
             kind="promotion", decision=not missing, bound=bound,
             estimate=successes / n if n else float("nan"), n=n, successes=successes,
