@@ -78,8 +78,9 @@ def lint_command(
     elif not findings:
         typer.echo(f"OK {plan}: no findings")
     else:
+        # The file goes in the title: a long path in every row would squeeze out the rest.
         table = Table(title=f"lint {plan}", show_lines=True)
-        table.add_column("where", no_wrap=True)
+        table.add_column("line:col", no_wrap=True)
         table.add_column("rule", no_wrap=True)
         table.add_column("finding and why it matters")
         for f in findings:
@@ -88,7 +89,7 @@ def lint_command(
             detail.append(f"\n{f.message}\n")
             detail.append(f"why: {f.why}", style="dim")
             table.add_row(
-                Text(f"{plan}:{f.line}:{f.column}"),
+                Text(f"{f.line}:{f.column}"),
                 Text(f"{f.rule}\n{f.severity}", style=style),
                 detail,
             )
