@@ -67,7 +67,8 @@ def ever_excluded(x: np.ndarray, p: float, method: str, side: str) -> float:
 @pytest.mark.parametrize(
     ("method", "side"),
     [("beta_binomial", "both"), ("logit_mixture", "both"), ("logit_mixture", "lower"),
-     ("betting", "both"), ("betting", "upper")],
+     ("logit_mixture", "upper"), ("betting", "both"), ("betting", "lower"),
+     ("betting", "upper")],
 )
 def test_time_uniform_coverage(p: float, method: str, side: str) -> None:
     x = streams(p)
