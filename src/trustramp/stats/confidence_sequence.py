@@ -11,8 +11,8 @@ Methods (all assume i.i.d. Bernoulli outcomes; the true rate must not drift):
 * ``"beta_binomial"``: Robbins' conjugate mixture, ``M_n(p) = B(a+S, b+n-S) / B(a, b)
   / (p^S (1-p)^(n-S))`` (Howard et al. 2021). One martingale covers both sides, so
   ``side="lower"`` or ``"upper"`` reports that bound of the same set (alpha is not
-  split and nothing is gained by asking for one side). Bounds are found by bisection on
-  the log scale; ``log M_n`` is convex in ``p`` with its minimum at ``S/n``.
+  split and nothing is gained by asking for one side). Bounds are found by bisection in
+  ``p`` on ``log M_n``, which is convex in ``p`` with its minimum at ``S/n``.
 * ``"logit_mixture"``: a one-sided mixture of Bernoulli likelihood ratios over
   log-odds shifts ``lambda >= 0`` (``lambda <= 0`` for the upper side). The mixing law
   is a half-normal of scale ``sigma`` discretized exactly at 48 equal-weight quantiles,
