@@ -121,7 +121,10 @@ def _syntax_problem(error: yaml.MarkedYAMLError, text: str, source: str) -> Plan
     message = f"YAML syntax error: {what}"
     lines = text.splitlines()
     here = lines[line - 1] if 0 < line <= len(lines) else ""
-    if "block scalar" in (error.context or "") and any(op in here for op in (">=", ">", "<")):
+    if isinstance(error, yaml.composer.ComposerError):
+        if "another document" in what:
+            message = "YAML syntax error: a plan file holds one document; remove the '---' line"
+    elif "block scalar" in (error.context or "") and any(op in here for op in (">=", ">", "<")):
         message += "; quote comparison operators, e.g. op: \">=\""
     elif "\t" in here:
         message += "; indent with spaces, not tabs"
@@ -177,12 +180,12 @@ class _Walker:
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if not _is_text_key(key_node):
-                shown = key_node.value if isinstance(key_node, yaml.ScalarNode) else "a collection"
-                self._problem(
-                    key_node, path,
-                    f"expected a text key, got {shown!r}; quote it if it is a name "
-                    f"(e.g. '{shown}':)",
-                )
+                if isinstance(key_node, yaml.ScalarNode):
+                    shown = key_node.value
+                    hint = f"got {shown!r}; quote it if it is a name: '{shown}':"
+                else:
+                    hint = f"got {_node_kind(key_node)}"
+                self._problem(key_node, path, f"expected a text key, {hint}")
                 continue
             key = key_node.value
             self.keys[(*path, key)] = _mark(key_node)

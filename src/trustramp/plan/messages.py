@@ -146,6 +146,11 @@ def _number(value: float) -> str:
     return f"{value:g}"
 
 
+def _kind(field: FieldInfo | None) -> str:
+    return "a whole number" if field is not None and _unwrap(field.annotation) is int \
+        else "a number"
+
+
 def _bounds(field: FieldInfo | None) -> str:
     """' between 0 and 1', ' >= 1', ' greater than 0 and below 1' or ''."""
     if field is None:
@@ -229,10 +234,10 @@ def _sentence_pattern(field: FieldInfo | None, ctx: dict[str, Any]) -> str:
 _SENTENCES: dict[str, typing.Callable[[FieldInfo | None, dict[str, Any]], str]] = {
     "enum": _sentence_enum,
     "literal_error": lambda f, c: f"{c.get('expected')}",
-    "greater_than": lambda f, c: f"a number{_bounds(f) or ' > ' + _number(c['gt'])}",
-    "greater_than_equal": lambda f, c: f"a number{_bounds(f) or ' >= ' + _number(c['ge'])}",
-    "less_than": lambda f, c: f"a number{_bounds(f) or ' < ' + _number(c['lt'])}",
-    "less_than_equal": lambda f, c: f"a number{_bounds(f) or ' <= ' + _number(c['le'])}",
+    "greater_than": lambda f, c: f"{_kind(f)}{_bounds(f) or ' > ' + _number(c['gt'])}",
+    "greater_than_equal": lambda f, c: f"{_kind(f)}{_bounds(f) or ' >= ' + _number(c['ge'])}",
+    "less_than": lambda f, c: f"{_kind(f)}{_bounds(f) or ' < ' + _number(c['lt'])}",
+    "less_than_equal": lambda f, c: f"{_kind(f)}{_bounds(f) or ' <= ' + _number(c['le'])}",
     "float_parsing": lambda f, c: f"a number{_bounds(f)}",
     "float_type": lambda f, c: f"a number{_bounds(f)}",
     "int_parsing": lambda f, c: f"a whole number{_bounds(f)}",
