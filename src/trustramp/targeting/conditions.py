@@ -118,19 +118,29 @@ def _all_of(tests: list[AttributeTest]) -> AttributeTest:
         return lambda a: True
     if len(tests) == 1:
         return tests[0]
+    # Unrolled for the usual sizes: a generator costs more than the tests themselves.
     if len(tests) == 2:
         first, second = tests
         return lambda a: first(a) and second(a)
+    if len(tests) == 3:
+        first, second, third = tests
+        return lambda a: first(a) and second(a) and third(a)
     return lambda a: all(t(a) for t in tests)
 
 
 def _compile_path(key: str, value: Any, where: str, root: bool) -> AttributeTest:
     test = compile_value(value, where)
     segments = tuple(key.split("."))
-    if root and len(segments) == 1:
-        # The common case: a top-level attribute of a mapping, one dict lookup.
-        return lambda a: test(a.get(key))
-    return lambda a: test(read_path(a, segments))
+    if not (root and len(segments) == 1):
+        return lambda a: test(read_path(a, segments))
+    # The common case, a top-level attribute of a mapping: one dict lookup, and for
+    # a literal string or number no second call.
+    if isinstance(value, str):
+        return lambda a: isinstance(v := a.get(key), str) and v == value
+    if is_number(value):
+        # Unequal values fail at once; an equal one must also have the right type (not True).
+        return lambda a: bool((v := a.get(key)) == value) and test(v)
+    return lambda a: test(a.get(key))
 
 
 def read_path(value: Any, segments: Sequence[str]) -> Any:
@@ -256,6 +266,7 @@ def _unknown_key(key: str, where: str, at_value: bool) -> ConditionError:
 
 _CACHE: dict[str, Condition] = {}
 _CACHE_SIZE = 1024
+_CACHE_KEY = json.JSONEncoder(separators=(",", ":"), check_circular=False)
 
 
 def matches(condition: Mapping[str, Any], attributes: Mapping[str, Any]) -> bool:
@@ -268,8 +279,8 @@ def matches(condition: Mapping[str, Any], attributes: Mapping[str, Any]) -> bool
     """
     try:
         # Key order is kept (no sort_keys): GrowthBook's object equality depends on it.
-        key = json.dumps(condition, separators=(",", ":"), ensure_ascii=False)
-    except (TypeError, ValueError):
+        key = _CACHE_KEY.encode(condition)
+    except (TypeError, ValueError, RecursionError):
         return compile_condition(condition)(attributes)
     compiled = _CACHE.get(key)
     if compiled is None:

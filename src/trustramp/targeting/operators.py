@@ -78,6 +78,8 @@ def ordering(op: str, bound: Any, where: str) -> ValueTest:
     cmp = _ORDER[op]
     if is_number(bound):
         def against_number(v: Any) -> bool:
+            if type(v) is int or type(v) is float:  # the hot case, and never a bool
+                return bool(cmp(v, bound))
             if isinstance(v, int | float) and not isinstance(v, bool):
                 return bool(cmp(v, bound))
             if isinstance(v, str):
@@ -152,6 +154,8 @@ def membership(op: str, values: Any, where: str) -> ValueTest:
         return v is None and has_null
 
     def contains(v: Any) -> bool:
+        if type(v) is str and not insensitive:  # the hot case first
+            return v in strings
         if isinstance(v, list):
             return any(one(item) for item in v)
         return one(v)
