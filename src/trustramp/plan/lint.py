@@ -6,7 +6,7 @@ start, a blind jump, no threshold, no stop rule, guardrails dropped at once,
 criteria that pass on a handful of outputs, contradictory criteria);
 ``warning`` when the plan is weaker or less explained than it should be but
 what it enforces is still sound (missing reasons, sizes lint cannot estimate,
-a likely typo, users losing a feature). ``trustramp lint`` exits non-zero on
+a likely typo, a phase narrower than the one before). ``trustramp lint`` exits non-zero on
 any error. Every rule and its reason are listed in :data:`RULES`.
 """
 
@@ -101,8 +101,8 @@ RULES: dict[str, Rule] = {rule.id: rule for rule in (
          "A stop floor stricter than the success target pauses a phase while it meets its "
          "own graduation criterion, so the plan can never be followed."),
     Rule("TR014", "warning", "audience-shrinks",
-         "A later phase reaching fewer users takes the feature away from people who "
-         "already used it, which erodes trust more than never offering it."),
+         "A phase smaller than the one before adds nobody new (earlier audiences keep the "
+         "feature), so it gathers no new evidence and the step after it is bigger than it looks."),
     Rule("TR015", "warning", "unknown-label-key",
          "A label that looks like a key but is not in feature.labels is shown to users "
          "verbatim, probably a typo of the intended transparency text."),
