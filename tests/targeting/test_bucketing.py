@@ -63,6 +63,9 @@ def test_mmh3_agrees_with_reference_on_generated_ids(feature: str, unit: str) ->
     assert bucket_hash(feature, unit) == expected
     assert bucket(feature, unit) == expected / 2**32
     assert mmh3.hash((feature + "\x1f" + unit).encode(), 0, signed=False) == expected
+    # mmh3 hashes a str as its UTF-8 bytes; the decision engine relies on that when it
+    # inlines the hash without encoding.
+    assert mmh3.hash(feature + "\x1f" + unit, 0, False) == expected
 
 
 @settings(max_examples=200, deadline=None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import doctest
 import math
 import re
+from datetime import date
 from types import MappingProxyType
 from typing import Any
 
@@ -90,6 +91,14 @@ def test_matches_caches_by_json_and_keeps_key_order(monkeypatch: pytest.MonkeyPa
 def test_matches_rejects_non_json_conditions() -> None:
     with pytest.raises(ConditionError, match=r"^condition\.x: expects a JSON value, got tuple"):
         matches({"x": (1, 2)}, {"x": [1, 2]})
+
+
+def test_yaml_dates_get_a_hint() -> None:
+    with pytest.raises(ConditionError, match=r"^condition\.signup: \$gte expects a number, "
+                       r"string or version, got date \(quote it in YAML"):
+        compile_condition({"signup": {"$gte": date(2024, 5, 1)}})
+    with pytest.raises(ConditionError, match=r"^condition\.day: expects a JSON value, got date"):
+        compile_condition({"day": date(2024, 5, 1)})
 
 
 def test_top_level_must_be_a_mapping() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
+from datetime import date, time
 from functools import lru_cache
 from typing import Any
 
@@ -42,6 +43,9 @@ def describe_type(value: Any) -> str:
     """The type name used in error messages (Python words people recognise)."""
     names = {"null": "null", "boolean": "boolean", "number": "number", "string": "string",
              "array": "list", "object": "object"}
+    if isinstance(value, date | time):
+        # YAML turns an unquoted 2024-05-01 into a date; say how to keep the string.
+        return f"{type(value).__name__} (quote it in YAML to keep it a string)"
     return names.get(json_type(value), type(value).__name__)
 
 

@@ -216,4 +216,4 @@ def check_json(value: Any, where: str) -> None:
                 raise ConditionError(where, f"object keys must be strings, got {key!r}")
             check_json(item, f"{where}.{key}")
         return
-    raise ConditionError(where, f"expects a JSON value, got {type(value).__name__}")
+    raise ConditionError(where, f"expects a JSON value, got {describe_type(value)}")
