@@ -86,6 +86,10 @@ def test_psi_bins_come_from_the_baseline_and_ties_merge_bins() -> None:
     tied = psi_drift([0.9] * 50 + [1.0] * 50, [0.9] * 40 + [1.0] * 60)
     assert tied.bins == 2
     assert tied.edges == (1.0,)
+    # 99% of the baseline on its minimum: every quantile is 0.1, yet two bins remain.
+    piled = psi_drift([0.1] * 99 + [0.9], [0.1] * 90 + [0.9] * 10)
+    assert (piled.bins, piled.edges) == (2, (0.9,))
+    assert piled.warning
     # Values below the baseline's minimum are counted in its lowest bin.
     low = psi_drift([0.5, 0.6, 0.7, 0.8], [0.1, 0.6, 0.7, 0.8], bins=4)
     assert low.current_share == low.baseline_share

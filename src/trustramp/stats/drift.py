@@ -109,6 +109,10 @@ def _psi_batch(
     # bin holds at least its own left edge; ties only produce zero-width bins.
     cut = np.floor(np.arange(1, bins) * n / bins).astype(np.int64)
     edges = ordered[:, cut]
+    # When most of the baseline sits on its minimum every quantile is that minimum; the
+    # top edge then moves to the next distinct value so two bins remain.
+    above_min = np.where(ordered > ordered[:, :1], ordered, np.inf).min(axis=1)
+    edges[:, -1] = np.where(edges[:, -1] > ordered[:, 0], edges[:, -1], above_min)
     # Values below the baseline minimum belong to the lowest bin that the baseline fills.
     lifted = np.maximum(current, ordered[:, :1])
     base_bin = (baseline[:, :, None] >= edges[:, None, :]).sum(axis=2)
@@ -140,9 +144,10 @@ def psi_drift(
     """Population stability index of `current` against quantile bins of `baseline`.
 
     Bins are fixed from the baseline (about n / bins baseline values each; tied
-    quantiles merge bins). Each bin's count gets `smoothing` added before shares are
-    taken (a pseudo-count of 0.5, Jeffreys' prior), which keeps PSI finite when a bin
-    is empty and keeps the chi-square approximation honest at small n.
+    quantiles merge bins, but two distinct baseline values always give two bins).
+    Each bin's count gets `smoothing` added before shares are taken (a pseudo-count of
+    0.5, Jeffreys' prior), which keeps PSI finite when a bin is empty and keeps the
+    chi-square approximation honest at small n.
 
     Guarantee: when both samples come from one distribution, `warning` is raised with
     probability about `warn` and `drifted` with probability about `alarm`.
@@ -178,18 +183,15 @@ def psi_drift(
     elif calibration == "permutation":
         if n_resamples < 1:
             raise ValueError(f"n_resamples = {n_resamples}: must be at least 1")
-        pooled = np.tile(np.concatenate([base, cur]), (n_resamples, 1))
-        shuffled = np.random.default_rng(seed).permuted(pooled, axis=1)
+        rng, pooled = np.random.default_rng(seed), np.concatenate([base, cur])
         # Chunks keep the (rows, values, edges) comparison array to a few megabytes.
         rows = max(1, 2_000_000 // ((n + m) * (bins - 1)))
-        null = np.sort(
-            np.concatenate(
-                [
-                    _psi_batch(chunk[:, :n], chunk[:, n:], bins, smoothing)[0]
-                    for chunk in np.array_split(shuffled, range(rows, n_resamples, rows))
-                ]
-            )
-        )
+        null_parts = []
+        for start in range(0, n_resamples, rows):
+            size = min(rows, n_resamples - start)
+            chunk = rng.permuted(np.tile(pooled, (size, 1)), axis=1)
+            null_parts.append(_psi_batch(chunk[:, :n], chunk[:, n:], bins, smoothing)[0])
+        null = np.sort(np.concatenate(null_parts))
         thresholds = [_rank_threshold(null, a) for a in (warn, alarm)]
         p_value = float((1 + np.count_nonzero(null >= value)) / (n_resamples + 1))
     else:
