@@ -374,8 +374,9 @@ def _explanations(
 ) -> dict[int, int]:
     """Map each discovery to the denser discovery that accounts for its excess errors.
 
-    A discovery stands on its own when its rows outside every denser standing discovery
-    would be a discovery by themselves: Fisher p-value within the BH `cutoff`.
+    Discoveries are visited densest first. One stands on its own when, for each denser
+    discovery already standing, its rows outside that one would be a discovery by
+    themselves against the rows outside both (Fisher p-value within the BH `cutoff`).
     """
     masks = {i: found[i].codes == found[i].code for i in found_ids}
     rate = {i: found[i].errors / found[i].support for i in found_ids}
