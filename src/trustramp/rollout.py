@@ -47,7 +47,8 @@ class Rollout:
     """One feature under rollout in this process: decide, record, pause, kill.
 
     ``store`` is a :class:`~trustramp.store.Store`, a database URL, or None for
-    the default SQLite file ``.trustramp/trustramp.db``. ``phase`` pins this
+    the default SQLite file ``.trustramp/trustramp.db``; a store or ``writer``
+    passed in stays open on :meth:`close` (the caller owns it). ``phase`` pins this
     client to a phase; by default it follows the state in the store (the first
     phase when there is none). The paused/killed status always comes from the
     store.
@@ -89,6 +90,7 @@ class Rollout:
         self._clock = clock
         self._pinned = phase
         self._lock = threading.Lock()
+        self._owns_writer = writer is None
         self._writer = writer if writer is not None else EventWriter(self._store)
         self._policy = compile_policy(plan, phase)  # validates a pinned phase
         self._recorded: dict[str, bool] = {}
@@ -276,8 +278,11 @@ class Rollout:
         return self._writer.flush(timeout)
 
     def close(self) -> None:
-        """Write the queued events and release the store (if this client opened it)."""
-        self._writer.close()
+        """Write the queued events; close the writer and the store if this client made them."""
+        if self._owns_writer:
+            self._writer.close()
+        else:
+            self._writer.flush()
         if self._owns_store:
             self._store.close()
 
