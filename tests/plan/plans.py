@@ -63,8 +63,8 @@ _CLEAN: dict[str, Any] = {
     "phases": [
         _phase("pilot", 10, ["beta"]),  # 1% of users, 100 users
         _phase("beta", 50, ["beta"]),  # 5%: 5x
-        _phase("general", 25),  # 25%: 5x
-        _phase("full", 100),  # 100%: 4x
+        _phase("general", 20),  # 20% plus the 5% who keep it from 'beta': at most 5x
+        _phase("full", 100),  # 100%, containing 'general': 5x
     ],
 }
 

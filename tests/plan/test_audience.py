@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from trustramp.plan import Plan, estimate_audience
-from trustramp.plan.audience import growth
+from trustramp.plan.audience import exposure_growth, growth, nested
 
 
 def plan(population: int | None, segments: dict[str, Any], *audiences: dict[str, Any]) -> Plan:
@@ -70,3 +70,21 @@ def test_growth_falls_back_to_the_percent_ratio_for_the_same_segments() -> None:
 def test_growth_from_nobody_is_infinite() -> None:
     p = plan(1000, {}, {"percent": 0}, {"percent": 1})
     assert math.isinf(growth(p, p.phases[0], p.phases[1]) or 0.0)
+
+
+def test_exposure_growth_counts_the_earlier_audience_unless_nested() -> None:
+    segments = {"beta": {"condition": {"beta": True}, "share": 0.1},
+                "staff": {"condition": {"staff": True}, "share": 0.01}}
+    p = plan(10000, segments,
+             {"segments": ["beta"], "percent": 10},  # 100 users
+             {"segments": ["beta"], "percent": 40},  # nested: 400
+             {"percent": 2},  # everyone at a lower percent: not nested, 200
+             {"segments": ["staff", "beta"], "percent": 40, "max_users": 50})  # capped
+    one, two, three, four = p.phases
+    assert exposure_growth(p, one, two) == pytest.approx(4)
+    assert exposure_growth(p, two, three) == pytest.approx(1 + 0.5)
+    assert not nested(p, three, four)
+    assert exposure_growth(p, three, four) == pytest.approx(1 + 50 / 200)
+    # 100% of everyone contains any earlier audience
+    q = plan(10000, segments, {"segments": ["staff"], "percent": 100}, {"percent": 100})
+    assert nested(q, *q.phases)

@@ -69,8 +69,11 @@ CASES: list[tuple[str, Edit, Edit]] = [
      _set("segments.beta.condition", {"tier": "pro"})),
     ("TR002", _set("segments.beta.condition", {}),  # a segment that matches everyone
      _all(_set("segments.beta.condition", {}), _set("segments.beta.users", ["u1", "u2"]))),
-    # 5% -> 25% is 5x (allowed); 5% -> 26% is 5.2x
-    ("TR003", _set("phases.2.audience.percent", 26), _set("phases.2.audience.percent", 25)),
+    # nested (same segment, higher percent): 1% -> 5% is 5x (allowed), 1% -> 5.1% is 5.1x
+    ("TR003", _set("phases.1.audience.percent", 51), _set("phases.1.audience.percent", 50)),
+    # not nested (20% of everyone need not contain 50% of beta): 5% kept + 20% is at most
+    # 5x; 5% kept + 21% is 5.2x
+    ("TR003", _set("phases.2.audience.percent", 21), _set("phases.2.audience.percent", 20)),
     ("TR003", _set("phases.0.audience.percent", 0), _set("phases.0.audience.percent", 10)),
     ("TR004", _set("phases.2.guardrails.confidence", None),
      _set("phases.2.guardrails.confidence", {"threshold": 0.5})),
@@ -145,8 +148,9 @@ def test_severity_decides_has_errors() -> None:
 
 def test_jump_message_names_the_sizes() -> None:
     [finding] = findings(_set("phases.2.audience.percent", 30))
-    assert finding.message.startswith("the audience grows 6x from 'beta' to 'general'")
+    assert finding.message.startswith("exposure grows 7x from 'beta' to 'general'")
     assert "about 5% of users / about 500 users to about 30% of users" in finding.message
+    assert "counting the earlier audience" in finding.message
 
 
 def test_findings_carry_positions_from_the_file() -> None:

@@ -13,7 +13,9 @@ The estimate uses only declared numbers:
   phase is sized at its cap (a cap on a large segment fills up);
 - ``feature.population`` converts between counts and fractions.
 
-Exclusions are ignored, so every estimate errs on the wide side. When neither a
+Exclusions are ignored, so every estimate errs on the wide side. Because the
+decision engine keeps earlier audiences exposed, :func:`exposure_growth` counts
+the earlier audience too unless the later phase contains it (:func:`nested`). When neither a
 fraction of all users nor a count can be derived the estimate says so (None),
 and lint asks for ``share`` or ``population`` rather than guessing.
 """
@@ -130,3 +132,32 @@ def growth(plan: Plan, before: Phase, after: Phase) -> float | None:
             return 1.0 if after.audience.percent == 0 else math.inf
         return after.audience.percent / before.audience.percent
     return None
+
+
+def nested(plan: Plan, before: Phase, after: Phase) -> bool:
+    """True when ``after``'s audience contains ``before``'s whole audience.
+
+    Buckets do not depend on the percent, so "the same or wider segments at the
+    same or a higher percent, without a cap" contains every unit the earlier
+    phase exposed.
+    """
+    if after.audience.max_users is not None or after.audience.percent < before.audience.percent:
+        return False
+    names = after.audience.segments
+    if not names or any(not restricts(plan.segments[name]) for name in names):
+        return True
+    return bool(before.audience.segments) and set(before.audience.segments) <= set(names)
+
+
+def exposure_growth(plan: Plan, before: Phase, after: Phase) -> float | None:
+    """How many times more users can see the feature after the step from ``before``.
+
+    The decision engine keeps earlier audiences exposed, so what users see after
+    the step is the union of both phases. For a nested step that is ``after``'s
+    audience (:func:`growth`); otherwise it is at most both audiences together,
+    ``1 + growth``, which is what this returns: a bound that never understates.
+    """
+    ratio = growth(plan, before, after)
+    if ratio is None or nested(plan, before, after):
+        return ratio
+    return 1.0 + ratio

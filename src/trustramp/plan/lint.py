@@ -18,7 +18,13 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Literal
 
-from trustramp.plan.audience import estimate_audience, growth, restricts
+from trustramp.plan.audience import (
+    estimate_audience,
+    exposure_growth,
+    growth,
+    nested,
+    restricts,
+)
 from trustramp.plan.document import Positions
 from trustramp.plan.errors import FieldPath, format_path
 from trustramp.plan.schema import HIGHER_IS_BETTER, Plan, Stakes
@@ -186,16 +192,20 @@ def _audience_steps(plan: Plan, report: _Report) -> None:
         before, after = plan.phases[index - 1], plan.phases[index]
         where: FieldPath = ("phases", index, "audience")
         ratio = growth(plan, before, after)
+        exposed = exposure_growth(plan, before, after)
         step = f"from {before.name!r} to {after.name!r}"
-        if ratio is None:
+        if ratio is None or exposed is None:
             report.add("TR016", where, f"cannot compare the audiences {step}; declare "
                        "segments.<name>.share or feature.population")
-        elif ratio > MAX_GROWTH * (1 + _SLACK):
-            size = "from no users" if math.isinf(ratio) else f"{ratio:.3g}x"
-            report.add("TR003", where, f"the audience grows {size} {step} "
+        elif exposed > MAX_GROWTH * (1 + _SLACK):
+            size = "from no users" if math.isinf(exposed) else f"{exposed:.3g}x"
+            union = "" if nested(plan, before, after) else (
+                ", counting the earlier audience, which keeps the feature"
+            )
+            report.add("TR003", where, f"exposure grows {size} {step} "
                        f"({estimate_audience(plan, before).describe()} to "
-                       f"{estimate_audience(plan, after).describe()}); expected at most 5x "
-                       "per step, add an intermediate phase")
+                       f"{estimate_audience(plan, after).describe()}{union}); expected at most "
+                       "5x per step, add an intermediate phase")
         elif ratio < 1 - _SLACK:
             report.add("TR014", where, f"the audience shrinks to {ratio:.3g}x {step}; "
                        "expected each phase to reach at least the users of the one before")
