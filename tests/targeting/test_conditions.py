@@ -88,9 +88,12 @@ def test_matches_caches_by_json_and_keeps_key_order(monkeypatch: pytest.MonkeyPa
     assert not matches({"o": {"b": 2, "a": 1}}, attrs)
 
 
-def test_matches_rejects_non_json_conditions() -> None:
+def test_matches_rejects_non_json_conditions_even_after_a_json_twin() -> None:
+    assert matches({"x": [1, 2]}, {"x": [1, 2]})
     with pytest.raises(ConditionError, match=r"^condition\.x: expects a JSON value, got tuple"):
         matches({"x": (1, 2)}, {"x": [1, 2]})
+    assert matches({"x": 1}, {"x": 1.0})
+    assert not matches({"x": True}, {"x": 1})
 
 
 def test_yaml_dates_get_a_hint() -> None:

@@ -266,22 +266,21 @@ def _unknown_key(key: str, where: str, at_value: bool) -> ConditionError:
 
 _CACHE: dict[str, Condition] = {}
 _CACHE_SIZE = 1024
-_CACHE_KEY = json.JSONEncoder(separators=(",", ":"), check_circular=False)
 
 
 def matches(condition: Mapping[str, Any], attributes: Mapping[str, Any]) -> bool:
-    """Compile (cached by the condition's JSON) and evaluate in one call.
+    """Compile (cached) and evaluate in one call.
 
-    For hot paths keep the :class:`Condition` from :func:`compile_condition` instead.
+    The cache key is the condition's ``repr``: exact for JSON documents (it tells
+    ``1``, ``1.0`` and ``True`` apart, keeps key order, which GrowthBook's object
+    equality depends on, and unlike JSON does not merge tuples into lists) and
+    cheaper to build than a JSON text. For hot paths keep the :class:`Condition`
+    from :func:`compile_condition` instead.
 
     >>> matches({"app.version": {"$vgte": "2.1.0"}}, {"app": {"version": "2.10.0"}})
     True
     """
-    try:
-        # Key order is kept (no sort_keys): GrowthBook's object equality depends on it.
-        key = _CACHE_KEY.encode(condition)
-    except (TypeError, ValueError, RecursionError):
-        return compile_condition(condition)(attributes)
+    key = repr(condition)
     compiled = _CACHE.get(key)
     if compiled is None:
         if len(_CACHE) >= _CACHE_SIZE:
