@@ -11,6 +11,11 @@ Peers, all evaluating locally with no network:
 - OpenFeature ``get_boolean_value`` with its InMemoryProvider (no targeting: the
   bare flag check).
 
+Also timed, for information: the embedded client ``Rollout.exposure`` +
+``Rollout.gate``, which adds building and enqueueing the exposure and output
+events (the writer thread drains them into an in-memory SQLite store while the
+loop runs, so it competes for the interpreter).
+
 Every measurement loops over the same population of 20,000 varied users (peer
 contexts are built beforehand, not timed); the time per call is the median over
 ``REPEAT`` runs, interleaved across the contenders so that load from other
@@ -31,11 +36,14 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import yaml
 from rich.console import Console
 from rich.table import Table
 
+from trustramp import Rollout
 from trustramp.decide import compile_policy
 from trustramp.events import OutputEvent
 from trustramp.plan.schema import Plan
@@ -96,6 +104,21 @@ def trustramp_loops(users: list[dict[str, Any]]) -> tuple[Loop, Loop, float]:
             gate(exposure(user), confidence)
 
     return exposures, decisions, exposed
+
+
+def rollout_loop(users: list[dict[str, Any]], plan_path: Path) -> tuple[Loop, Rollout]:
+    """The embedded client: exposure + gate plus recording (events built and enqueued)."""
+    store = open_store("sqlite://")
+    rollout = Rollout(plan_path, store, writer=EventWriter(store, max_queue=10**7))
+    rng = random.Random(11)
+    pairs = [(user, rng.random()) for user in users]
+    exposure, gate = rollout.exposure, rollout.gate
+
+    def decisions() -> None:
+        for user, confidence in pairs:
+            gate(exposure(user), confidence)
+
+    return decisions, rollout
 
 
 def growthbook_loop(users: list[dict[str, Any]]) -> tuple[Loop, float]:
@@ -201,22 +224,41 @@ def bench_record() -> float:
     return statistics.median(times) / RECORD_BATCH * 1e6
 
 
+def bench_build_event() -> float:
+    """Building the OutputEvent a Rollout records (uuid4 event id, UTC timestamp)."""
+    def build() -> None:
+        for _ in range(RECORD_BATCH):
+            OutputEvent("d-1", KEY, "1-abc", "user-1", "early-access", "show", "passed", 0.93,
+                        False, "AI-generated", {"task": "summary"})
+
+    return interleaved_us({"build": build}, RECORD_BATCH)["build"]
+
+
 def main() -> None:
     logging.getLogger("UnleashClient").setLevel(logging.ERROR)
     users = population()
     exposures, decisions, ours = trustramp_loops(users)
+    directory_for_plan = tempfile.TemporaryDirectory()
+    plan_path = Path(directory_for_plan.name) / "plan.yaml"
+    plan_path.write_text(yaml.safe_dump(PLAN))
+    embedded, rollout = rollout_loop(users, plan_path)
     with NoNetwork() as guard, tempfile.TemporaryDirectory() as directory:
         growthbook, gb_share = growthbook_loop(users)
         unleash, un_share, unleash_client = unleash_loop(users, directory)
         loops = {"trustramp policy.exposure": exposures, "trustramp exposure + gate": decisions,
+                 "trustramp Rollout exposure + gate (records)": embedded,
                  "GrowthBook is_on": growthbook, "Unleash is_enabled": unleash,
                  "OpenFeature in-memory (bare flag)": openfeature_loop(users)}
         cost = interleaved_us(loops, len(users))
         unleash_client.destroy()
+    rollout.close()
+    rollout.writer.close()
+    directory_for_plan.cleanup()
     record_us = bench_record()
-    shares = [f"{ours:.2%}", f"{ours:.2%}", f"{gb_share:.2%}", f"{un_share:.2%}",
+    build_us = bench_build_event()
+    shares = [f"{ours:.2%}", f"{ours:.2%}", f"{ours:.2%}", f"{gb_share:.2%}", f"{un_share:.2%}",
               "100% (no targeting)"]
-    peers = list(loops)[2:]
+    peers = list(loops)[3:]
     fastest = min(peers, key=cost.__getitem__)
     table = Table(title=f"decision path: {USERS:,} users, median of {REPEAT} interleaved runs, "
                   "rule: segment beta_opt_in + 10%")
@@ -233,6 +275,8 @@ def main() -> None:
                   f"{decide_us / cost[fastest]:.2f} -> {'PASS' if goal else 'MISS'}")
     console.print(f"goal 2: recording a decision (EventWriter.submit, enqueue only) < 5 µs: "
                   f"{record_us:.2f} µs -> {'PASS' if record_us < 5 else 'MISS'}")
+    console.print(f"for information: building that OutputEvent (uuid4 id, UTC timestamp) costs "
+                  f"{build_us:.2f} µs; Rollout.gate pays it for every exposed unit's answer")
     console.print(f"network connection attempts by the peers: {guard.attempts}")
 
 
