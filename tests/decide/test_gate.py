@@ -159,3 +159,17 @@ def test_decisions_carry_ids_version_and_phase(policy: Policy) -> None:
     assert {(d.phase, d.version, d.feature, d.unit_id) for d in decisions} == {
         ("beta", policy.version, "portfolio-advice", "s1")}
     assert policy.gate(exposure, 0.99, TASK, decision_id="mine").decision_id == "mine"
+
+
+def test_a_phase_without_guardrails_shows_every_answer() -> None:
+    bare = compile_policy(Plan.model_validate({
+        "feature": {"key": "bare", "stakes": "low", "fallback": "none"},
+        "phases": [{"name": "all", "audience": {"percent": 100}}]}))
+    exposure = bare.exposure({"id": "anyone"})
+    assert exposure.segment == "*"
+    decision = bare.gate(exposure, 0.01)
+    assert decision.action is Action.SHOW
+    assert decision.threshold is None
+    rules = {r.name: r.result for r in bare.explain({"id": "anyone"}, 0.01).rules}
+    assert rules["confidence"] == "skip"
+    assert rules["human review"] == "skip"

@@ -10,73 +10,27 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import mmh3
 
-from trustramp.decide.compiled import EVERYONE, CompiledPhase, CompiledPlan, Members, Test
+from trustramp.decide.compiled import CompiledPhase, CompiledPlan, Members
 from trustramp.decide.explain import Explanation, explain
 from trustramp.decide.records import Action, Decision, Exposure, Status, Usage, User
 from trustramp.decide.sampling import DECISION_IDS as _IDS
 from trustramp.decide.sampling import REVIEW_SEED
+from trustramp.decide.snapshot import GateTexts, OpenEntry, active_exclusions, open_audience
 from trustramp.targeting.bucketing import SEPARATOR
 
 _EMPTY: frozenset[str] = frozenset()
 _SCALE = 2.0**-32
 _LAST_HASH = 2**32 - 1
 _NO_INPUT: Mapping[str, Any] = {}
-_BELOW = {
-    "fallback": Action.FALLBACK,
-    "ask_user": Action.ASK_USER,
-    "show_flagged": Action.SHOW_FLAGGED,
-}
-OpenEntry = tuple[float, frozenset[str], "Test | None", str, str]
-"""(fraction, allow list, condition or None for everyone, segment name, reason)."""
 _new = tuple.__new__  # skips NamedTuple's Python-level __new__ on the request path
 # Enum members as plain globals: ``Action.SHOW`` is a class attribute lookup through
 # the enum machinery, several times slower than a global on the request path.
 _SHOW, _SHOW_FLAGGED, _FALLBACK = Action.SHOW, Action.SHOW_FLAGGED, Action.FALLBACK
 _RATE_LIMITED, _HOLD_FOR_REVIEW = Action.RATE_LIMITED, Action.HOLD_FOR_REVIEW
-
-
-def _never(attributes: Mapping[str, Any]) -> bool:
-    return False
-
-
-@dataclass(frozen=True, slots=True)
-class GateTexts:
-    """The gate's words for the current phase, formatted once per snapshot, not per request."""
-
-    blocked: str
-    show: str
-    task: str
-    below: str
-    below_action: Action
-    below_message: str | None
-    review: str
-    review_flagged: str
-    pending: str | None
-
-    @classmethod
-    def of(cls, phase: CompiledPhase, status: Status, reason: str) -> GateTexts:
-        below = _BELOW[phase.below]
-        threshold = f"confidence below the threshold {phase.threshold:g}"
-        words = {Action.FALLBACK: "the fallback", Action.ASK_USER: "ask the user",
-                 Action.SHOW_FLAGGED: "shown flagged"}
-        message = {Action.ASK_USER: phase.question, Action.SHOW_FLAGGED: phase.flag_text}
-        review = f"sampled for human review (rate {phase.review_rate:g})"
-        return cls(
-            blocked=f"rollout is {status.value}: {reason or 'no reason given'}",
-            show="passed every guardrail of phase " + repr(phase.name),
-            task="task outside the phase's task filter",
-            below=f"{threshold}: {words[below]}",
-            below_action=below,
-            below_message=message.get(below),
-            review=review,
-            review_flagged=f"{review}; {threshold}, flagged",
-            pending=phase.pending_message if phase.while_pending == "hold" else None,
-        )
 
 
 class Policy:
@@ -86,6 +40,7 @@ class Policy:
     others with :meth:`with_phase` and :meth:`with_status` (the controller
     publishes new snapshots this way; a running request keeps the one it read).
 
+    >>> from trustramp.decide import compile_policy
     >>> from trustramp.plan.schema import Plan
     >>> plan = Plan.model_validate({
     ...     "feature": {"key": "f", "stakes": "low", "fallback": "none"},
@@ -148,8 +103,8 @@ class Policy:
             "reason": reason,
             "_current": current,
             "_blocked": None if state is Status.ACTIVE else Action(state.value),
-            "_exclusions": _active_exclusions(compiled, current),
-            "_open": _open_audience(compiled, current),
+            "_exclusions": active_exclusions(compiled, current),
+            "_open": open_audience(compiled, current),
             "_capped": tuple(
                 (p, p is current) for p in compiled.phases[: current.index + 1] if p.cap
             ),
@@ -341,38 +296,6 @@ class Policy:
         """
         return explain(self, user, confidence, input, admitted=admitted,
                        admitted_count=admitted_count, usage=usage, decision_id=decision_id)
-
-
-def _active_exclusions(
-    compiled: CompiledPlan, current: CompiledPhase
-) -> tuple[tuple[Members, str], ...]:
-    active = []
-    for ex in compiled.exclusions:
-        if ex.until_index is not None and current.index >= ex.until_index:
-            continue
-        until = f"until phase {ex.until_phase!r}" if ex.until_phase else "for the whole rollout"
-        active.append((ex.members, f"excluded by {ex.members.name!r} {until}"))
-    return tuple(active)
-
-
-def _open_audience(compiled: CompiledPlan, current: CompiledPhase) -> tuple[OpenEntry, ...]:
-    """The uncapped audiences of phases up to ``current``, one entry per segment.
-
-    The union of "segment s and bucket < f_j" over phases j is "segment s and
-    bucket < max f_j", so each segment is tested once per request.
-    """
-    widest: dict[str, OpenEntry] = {}
-    for phase in compiled.phases[: current.index + 1]:
-        if phase.cap is not None or phase.fraction <= 0.0:
-            continue
-        for m in phase.segments:
-            if m.name not in widest or widest[m.name][0] < phase.fraction:
-                who = "everyone" if m.name == EVERYONE else f"segment {m.name!r}"
-                reason = f"{who} at {phase.percent:g}% in phase {phase.name!r}"
-                test = None if m.everyone else m.test or _never
-                widest[m.name] = (phase.fraction, m.users, test, m.name, reason)
-    # Widest first: a unit in the bucket range of a wide entry is decided there.
-    return tuple(sorted(widest.values(), key=lambda entry: -entry[0]))
 
 
 def _rate_limited(phase: CompiledPhase, usage: Usage) -> str | None:
