@@ -197,3 +197,45 @@ def test_a_directory_is_not_a_plan(tmp_path: Path) -> None:
 def test_plan_error_is_a_value_error() -> None:
     with pytest.raises(ValueError, match=r"plan\.yaml:3:11: feature\.stakes"):
         parse_plan(broken("stakes: low", "stakes: 5"), "plan.yaml")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("  beta:\n", "  Beta Users:\n",
+         (6, 3, "segments.Beta Users",
+          "a segment name uses lowercase letters, digits, '_', '-' and '.'")),
+        ("  - name: wider", "  - name: Wider Phase",
+         (19, 11, "phases[1].name",
+          "expected a name of lowercase letters, digits, '_', '-' and '.' starting with a "
+          "letter or digit, got 'Wider Phase'")),
+        ("feature:\n", "format: 2\nfeature:\n",
+         (1, 9, "format", "expected 1, got 2")),
+        ("share: 0.02", "share: 0",
+         (8, 12, "segments.beta.share",
+          "expected a number > 0 and <= 1, got 0 (estimated fraction of all users in this "
+          "segment (0.02 = 2%); lint uses it to size audiences)")),
+        ("min_samples: 100,", "min_samples: 2.5,",
+         (16, 64, "phases[0].success[0].min_samples", "expected a whole number >= 1, got 2.5")),
+        ("{beta: true}", "[beta]",
+         (7, 5, "segments.beta.condition", "expected a mapping of 'key: value' lines, got a list")),
+        ("fallback: rules", "fallback: ''",
+         (4, 13, "feature.fallback", "expected non-empty text, got '' (name of the non-AI path)")),
+        ("fallback: rules", "fallback: 12",
+         (4, 13, "feature.fallback",
+          "expected text (quote it if it looks like a number or true/false), got 12 "
+          "(name of the non-AI path)")),
+    ],
+)
+def test_pydantic_messages_become_sentences(
+    old: str, new: str, expected: tuple[int, int, str, str]
+) -> None:
+    [problem] = problems(broken(old, new))
+    assert (problem.line, problem.column, problem.field_path, problem.message) == expected
+
+
+def test_empty_phase_list() -> None:
+    text = BASE_YAML[: BASE_YAML.index("phases:")] + "phases: []\n"
+    [problem] = problems(text)
+    assert where(problem) == (10, 1, "phases")
+    assert problem.message == "expected at least 1 item(s) in the list, got an empty list"

@@ -46,7 +46,7 @@ def parse_plan_document(text: str, source: str = "<string>") -> PlanDocument:
     try:
         plan = Plan.model_validate(data)
     except ValidationError as error:
-        problems.extend(_schema_problems(error, positions, source))
+        problems.extend(_schema_problems(error, data, positions, source))
     if problems or plan is None:
         raise PlanError(problems)
     return PlanDocument(plan, positions, source)
@@ -104,7 +104,7 @@ def load_plan_file(path: str | PathLike[str]) -> Plan:
 
 
 def _schema_problems(
-    error: ValidationError, positions: Positions, source: str
+    error: ValidationError, data: dict[str, Any], positions: Positions, source: str
 ) -> Iterator[PlanProblem]:
     for item in error.errors():
         explained = explain(item)
@@ -113,11 +113,22 @@ def _schema_problems(
         path = explained.path
         if explained.anchor == "parent":
             line, column = positions.key_at(path[:-1])
-        elif explained.anchor == "key":
+        elif explained.anchor == "key" or isinstance(_value_at(data, path), dict | list):
+            # a whole mapping or list (a segment, a phase) is best shown by its key line
             line, column = positions.key_at(path)
         else:
             line, column = positions.value_at(path)
         yield PlanProblem(source, line, column, format_path(path), explained.message)
+
+
+def _value_at(data: Any, path: FieldPath) -> Any:
+    for part in path:
+        in_dict = isinstance(data, dict) and part in data
+        in_list = isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)
+        if not (in_dict or in_list):
+            return None
+        data = data[part]
+    return data
 
 
 def _conditions(data: dict[str, Any]) -> Iterator[tuple[FieldPath, Any]]:
