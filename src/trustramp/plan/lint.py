@@ -52,6 +52,11 @@ class Finding:
     """One anti-pattern found in a plan, at a place in the file.
 
     ``line`` and ``column`` are 1-based, None when lint ran without positions.
+
+    >>> finding = Finding("TR007", "error", "phases[2]", "phase 'full' has no stop criteria",
+    ...                   RULES["TR007"].why, 40, 5)
+    >>> finding.to_dict()["line"], has_errors([finding])
+    (40, True)
     """
 
     rule: str

@@ -66,7 +66,12 @@ def parse_plan(text: str, source: str = "<string>") -> Plan:
 
 
 def load_plan_document(path: str | PathLike[str]) -> PlanDocument:
-    """Read and validate a plan file, keeping field positions."""
+    """Read and validate a plan file, keeping field positions (for lint and messages).
+
+    >>> doc = load_plan_document("examples/plans/portfolio-advice.yaml")
+    >>> doc.plan.feature.key, doc.positions.value_at(("feature", "stakes"))
+    ('portfolio-advice', (20, 11))
+    """
     source = str(path)
     try:
         raw = Path(path).read_bytes()
