@@ -239,3 +239,14 @@ def test_empty_phase_list() -> None:
     [problem] = problems(text)
     assert where(problem) == (10, 1, "phases")
     assert problem.message == "expected at least 1 item(s) in the list, got an empty list"
+
+
+def test_duplicate_exclusion_name() -> None:
+    text = BASE_YAML + (
+        "exclusions:\n"
+        "  - {name: press, condition: {press: true}}\n"
+        "  - {name: press, users: [u1]}\n"
+    )
+    [problem] = problems(text)
+    assert where(problem) == (28, 12, "exclusions[1].name")
+    assert problem.message == "exclusion 'press' is defined twice"

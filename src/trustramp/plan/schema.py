@@ -414,7 +414,14 @@ class Plan(_Model):
             label = phase.guardrails.label
             if label is not None and not label.strip():
                 raise PlanFieldError(("phases", index, "guardrails", "label"), "empty label")
+        exclusion_names: set[str] = set()
         for index, exclusion in enumerate(self.exclusions):
+            if exclusion.name in exclusion_names:
+                raise PlanFieldError(
+                    ("exclusions", index, "name"),
+                    f"exclusion {exclusion.name!r} is defined twice",
+                )
+            exclusion_names.add(exclusion.name)
             if exclusion.until_phase is not None and exclusion.until_phase not in seen:
                 raise PlanFieldError(
                     ("exclusions", index, "until_phase"),
