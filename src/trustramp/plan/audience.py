@@ -98,11 +98,16 @@ def estimate_audience(plan: Plan, phase: Phase) -> AudienceEstimate:
     users = None if users is None else users * share
     basis += f" x {audience.percent:g}%"
     if audience.max_users is not None:
-        users = float(audience.max_users) if users is None else min(users, audience.max_users)
-        if population is None:
+        if users is None:
+            users = 0.0 if share == 0 else float(audience.max_users)
+        else:
+            users = min(users, audience.max_users)
+        if population is None and share > 0:
             fraction = None  # the cap may bind, and without a population it has no share
         basis += f", capped at {audience.max_users:,} users"
     if population is not None:
+        if users is not None:
+            users = min(users, float(population))
         if users is None and fraction is not None:
             users = fraction * population
         if users is not None:
