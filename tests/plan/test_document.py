@@ -51,3 +51,15 @@ def test_duplicate_keys_in_nested_and_flow_mappings() -> None:
     assert [(p.line, p.column, p.field_path) for p in caught.value.problems] == [
         (1, 11, "a.b"), (4, 3, "c.d"),
     ]
+
+
+@pytest.mark.parametrize("padding", [0, 5000])  # PyYAML checks the first chunk eagerly
+def test_control_character_has_a_position(padding: int) -> None:
+    text = "# " + "x" * padding + "\na: 1\nb: \x1f\n"
+    with pytest.raises(PlanError) as caught:
+        read_yaml(text, "p.yaml")
+    [problem] = caught.value.problems
+    assert (problem.line, problem.column) == (3, 4)
+    assert problem.message == (
+        "the character '\\x1f' is not allowed in YAML; expected printable text"
+    )

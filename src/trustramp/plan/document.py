@@ -73,10 +73,15 @@ def read_yaml(text: str, source: str) -> tuple[dict[str, Any], Positions]:
     ...
     trustramp.plan.errors.PlanError: p.yaml:2:1: a: duplicate key 'a' ...
     """
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as error:  # the reader checks the first chunk at once
+        raise PlanError([_reader_problem(error, text, source)]) from None
     try:
         try:
             root = loader.get_single_node()
+        except yaml.reader.ReaderError as error:
+            raise PlanError([_reader_problem(error, text, source)]) from None
         except yaml.MarkedYAMLError as error:
             raise PlanError([_syntax_problem(error, text, source)]) from None
         except yaml.YAMLError as error:
@@ -110,6 +115,18 @@ def _node_kind(node: yaml.Node) -> str:
     if isinstance(node, yaml.MappingNode):
         return "a mapping"
     return f"the value {node.value!r}"
+
+
+def _reader_problem(error: yaml.reader.ReaderError, text: str, source: str) -> PlanProblem:
+    at = int(error.position)
+    line = text.count("\n", 0, at) + 1
+    column = at - (text.rfind("\n", 0, at) + 1) + 1
+    if isinstance(error.character, int):
+        message = f"the character {chr(error.character)!r} is not allowed in YAML; " \
+                  "expected printable text"
+    else:
+        message = f"invalid YAML text: {error.reason}"
+    return PlanProblem(source, line, column, "(plan)", message)
 
 
 def _syntax_problem(error: yaml.MarkedYAMLError, text: str, source: str) -> PlanProblem:
