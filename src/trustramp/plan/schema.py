@@ -12,6 +12,7 @@ Example (the smallest useful plan)::
     segments:
       power_users:
         condition: {beta_opt_in: true}
+        share: 0.2  # of all users; lets lint size the audience
         why_forgiving: They asked for early access and report problems.
     phases:
       - name: beta
