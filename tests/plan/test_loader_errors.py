@@ -250,3 +250,10 @@ def test_duplicate_exclusion_name() -> None:
     [problem] = problems(text)
     assert where(problem) == (28, 12, "exclusions[1].name")
     assert problem.message == "exclusion 'press' is defined twice"
+
+
+def test_bad_exclusion_condition() -> None:
+    text = BASE_YAML + "exclusions:\n  - name: press\n    condition: {flags: {$inn: [press]}}\n"
+    [problem] = problems(text)
+    assert where(problem) == (28, 24, "exclusions[0].condition.flags")
+    assert problem.message.startswith("invalid condition: unknown operator $inn; expected one of")
