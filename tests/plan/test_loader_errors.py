@@ -93,7 +93,7 @@ def test_tab_indentation_gets_a_hint() -> None:
 def test_unknown_segment_reference_points_at_the_list_item() -> None:
     [problem] = problems(broken("[beta], percent: 40", "[betta], percent: 40"))
     assert where(problem) == (20, 27, "phases[1].audience.segments[0]")
-    assert problem.message == "unknown segment 'betta' (defined: beta)"
+    assert problem.message == "unknown segment 'betta' (defined: beta); did you mean 'beta'?"
 
 
 def test_bad_condition_points_inside_the_condition() -> None:
@@ -148,7 +148,7 @@ def test_exclusion_until_unknown_phase() -> None:
     )
     [problem] = problems(text)
     assert where(problem) == (27, 58, "exclusions[0].until_phase")
-    assert problem.message == "unknown phase 'ful' (phases: pilot, wider)"
+    assert problem.message == "unknown phase 'ful' (phases: pilot, wider)"  # nothing close
 
 
 def test_non_text_key() -> None:

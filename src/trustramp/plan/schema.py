@@ -26,6 +26,7 @@ Example (the smallest useful plan)::
 
 from __future__ import annotations
 
+import difflib
 import re
 from datetime import timedelta
 from enum import StrEnum
@@ -80,6 +81,11 @@ Duration = Annotated[
 Key = Annotated[str, Field(pattern=_KEY, min_length=1, max_length=64)]
 Condition = dict[str, Any]
 """A MongoDB-style targeting condition (GrowthBook semantics, see trustramp.targeting)."""
+
+
+def _did_you_mean(given: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(given, choices, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 class PlanFieldError(ValueError):
@@ -410,7 +416,8 @@ class Plan(_Model):
                     known = ", ".join(sorted(self.segments)) or "none defined"
                     raise PlanFieldError(
                         ("phases", index, "audience", "segments", position),
-                        f"unknown segment {segment!r} (defined: {known})",
+                        f"unknown segment {segment!r} (defined: {known})"
+                        + _did_you_mean(segment, list(self.segments)),
                     )
             label = phase.guardrails.label
             if label is not None and not label.strip():
@@ -426,7 +433,8 @@ class Plan(_Model):
             if exclusion.until_phase is not None and exclusion.until_phase not in seen:
                 raise PlanFieldError(
                     ("exclusions", index, "until_phase"),
-                    f"unknown phase {exclusion.until_phase!r} (phases: {', '.join(names)})",
+                    f"unknown phase {exclusion.until_phase!r} (phases: {', '.join(names)})"
+                    + _did_you_mean(exclusion.until_phase, names),
                 )
         return self
 
