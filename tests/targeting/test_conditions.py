@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import doctest
 import math
+import pickle
 import re
 from datetime import date
 from types import MappingProxyType
@@ -169,8 +170,11 @@ def test_nan_never_orders_or_equals() -> None:
     assert compile_condition({"x": {"$ne": 1}})({"x": math.nan})
 
 
-def test_condition_error_carries_where_and_problem() -> None:
+def test_condition_error_carries_where_and_problem_and_pickles() -> None:
     with pytest.raises(ConditionError) as raised:
         compile_condition({"$and": [{"a": 1}, {"$or": [{}, {"age": {"$gte": [1]}}]}]})
     assert raised.value.where == "condition.$and[1].$or[1].age"
     assert raised.value.problem == "$gte expects a number, string or version, got list"
+    copy = pickle.loads(pickle.dumps(raised.value))
+    assert (copy.where, copy.problem, str(copy)) == (
+        raised.value.where, raised.value.problem, str(raised.value))

@@ -10,7 +10,7 @@ tests check this code against on generated conditions::
     matches({"country": "DE"}, {"country": "DE"})   # one-off convenience, cached compile
     in_rollout("portfolio-advice", "user-42", 5.0)  # bucket(...) < 5 / 100
 
-Semantics in brief (see docs/readme/targeting.md for the full table):
+Semantics in brief (the README's targeting section has the full table):
 
 - keys are dotted paths (``"father.age"``); lists expose canonical indices
   (``"tags.0"``) and ``length``; a missing path reads as ``None`` (null);

@@ -37,6 +37,10 @@ class ConditionError(ValueError):
         self.where = where
         self.problem = problem
 
+    def __reduce__(self) -> tuple[type[ConditionError], tuple[str, str]]:
+        # Exceptions pickle their args (the joined message) by default; keep both parts.
+        return (type(self), (self.where, self.problem))
+
 
 def equal_to(expected: Any, insensitive: bool = False) -> ValueTest:
     """Implicit equality and ``$eq`` for one literal, specialised by its type."""
