@@ -89,6 +89,22 @@ def test_filters_by_phase_kind_and_half_open_window(store: SqlStore) -> None:
     assert store.outputs("summarize", phase="beta")[0].decision_id == "d1"
 
 
+def test_windows_compare_instants_not_wall_clocks(store: SqlStore) -> None:
+    # 12:00 at +05:30 is 06:30 UTC: earlier than 07:00 UTC despite the larger wall clock.
+    early = ExposureEvent(
+        "f", "1", "early", True, "beta", "r", ts=datetime(2026, 3, 1, 12, 0, tzinfo=PLUS_FIVE)
+    )
+    late = ExposureEvent(
+        "f", "1", "late", True, "beta", "r", ts=datetime(2026, 3, 1, 7, 0, tzinfo=UTC)
+    )
+    store.write([late, early])
+    assert [e.unit_id for e in store.exposures("f")] == ["early", "late"]
+    since = datetime(2026, 3, 1, 12, 15, tzinfo=PLUS_FIVE)  # 06:45 UTC
+    assert [e.unit_id for e in store.exposures("f", since=since)] == ["late"]
+    until = datetime(2026, 3, 1, 6, 45, tzinfo=UTC)
+    assert [e.unit_id for e in store.exposures("f", until=until)] == ["early"]
+
+
 def test_invalid_events_are_refused_before_anything_is_written(store: SqlStore) -> None:
     good = ExposureEvent("f", "1", "u1", True, "beta", "r", ts=T0)
     naive = ExposureEvent("f", "1", "u2", True, "beta", "r", ts=datetime(2026, 3, 1, 12))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from trustramp.store import StoreError, head_revision, open_store, upgrade
+from trustramp.store import StoreError, UpgradeResult, head_revision, open_store, upgrade
 from trustramp.store.models import VERSION_TABLE, metadata
 
 
@@ -100,3 +101,54 @@ def test_unreachable_database_is_one_line_store_error() -> None:
     assert "\n" not in text
     assert "hunter2" not in text
     assert "127.0.0.1:1" in text
+
+
+def test_concurrent_upgrades_of_one_database_are_serialized(empty_url: str) -> None:
+    results: list[UpgradeResult] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def run() -> None:
+        start.wait()
+        try:
+            results.append(upgrade(empty_url))
+        except BaseException as exc:  # collected: the assertion below reports it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(r.changed for r in results) == [False, False, False, True]
+
+
+def test_upgrades_of_different_databases_in_threads_do_not_mix(tmp_path: Path) -> None:
+    urls = [f"sqlite:///{tmp_path / f'db{i}.sqlite'}" for i in range(6)]
+    results: dict[str, UpgradeResult] = {}
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(urls))
+
+    def run(url: str) -> None:
+        start.wait()
+        try:
+            results[url] = upgrade(url)
+        except BaseException as exc:  # collected: the assertion below reports it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(url,)) for url in urls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert all(results[url].changed for url in urls)
+    for url in urls:
+        engine = sa.create_engine(url)
+        with engine.connect() as connection:
+            assert set(sa.inspect(connection).get_table_names()) == {
+                *metadata.tables,
+                VERSION_TABLE,
+            }
+        engine.dispose()

@@ -61,6 +61,7 @@ def test_close_drains_every_queued_event(store: SqlStore) -> None:
     writer = EventWriter(store, batch_size=64, flush_interval=0.01)
     assert all(writer.submit(exposure(i)) for i in range(1000))
     assert writer.close(timeout=30)
+    assert writer.close()  # idempotent
     assert (writer.written, writer.dropped, writer.failed) == (1000, 0, 0)
     assert len(store.exposures("advice")) == 1000
     assert not writer.submit(exposure(1001))  # closed: refused and counted
@@ -134,6 +135,19 @@ def test_flush_waits_for_events_submitted_before_it(store: SqlStore) -> None:
         writer.submit(exposure(i))
     assert writer.flush(timeout=10)  # does not wait out the 5 s window
     assert len(store.exposures("advice")) == 20
+    writer.close()
+
+
+def test_flush_reports_a_timeout_and_keeps_the_events(sqlite_url: str) -> None:
+    store = GatedStore(sqlite_url)
+    writer = EventWriter(store, flush_interval=0)
+    writer.submit(exposure(0))
+    assert store.entered.wait(10)
+    writer.submit(exposure(1))
+    assert writer.flush(timeout=0.05) is False  # the store is stuck: not flushed yet
+    store.gate.set()
+    assert writer.flush(timeout=30)
+    assert writer.written == 2
     writer.close()
 
 

@@ -4,11 +4,13 @@ The Alembic scripts ship inside the package (``trustramp/store/migrations``);
 :func:`upgrade` points an in-memory Alembic config at them and migrates one
 database to the newest revision. Concurrent upgrades of the same database are
 serialized (SQLite write lock, PostgreSQL advisory lock), so two processes
-starting at once do not both create the tables.
+starting at once do not both create the tables; upgrades in threads of one
+process are serialized too, because Alembic's context is process-global.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +32,10 @@ from trustramp.store.database import (
 from trustramp.store.models import VERSION_TABLE
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# Alembic's ``context`` is a module-level proxy: two upgrades running in threads at
+# once, even of different databases, would run each other's scripts. Taken before
+# any database lock so no thread holds a database lock while waiting for it.
+_ALEMBIC = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +74,7 @@ def upgrade_engine(engine: Engine) -> UpgradeResult:
     """Migrate the database behind ``engine`` to the head revision, in one transaction."""
     url = safe_url(engine.url)
     try:
-        with engine.connect() as connection:
+        with _ALEMBIC, engine.connect() as connection:
             connection = connection.execution_options(**{IMMEDIATE: True})
             with connection.begin():
                 if engine.dialect.name == "postgresql":
