@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 import textwrap
@@ -148,6 +149,27 @@ def test_flush_reports_a_timeout_and_keeps_the_events(sqlite_url: str) -> None:
     store.gate.set()
     assert writer.flush(timeout=30)
     assert writer.written == 2
+    writer.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_records_through_its_own_writer_thread(sqlite_url: str) -> None:
+    store = open_store(sqlite_url)
+    writer = EventWriter(store, flush_interval=0)
+    writer.submit(exposure(0))
+    assert writer.flush(timeout=10)  # the parent now holds a pooled connection
+    pid = os.fork()
+    if pid == 0:  # the child: no pytest machinery, report through the exit code
+        ok = False
+        try:
+            results = [writer.submit(exposure(i)) for i in range(1, 11)]
+            ok = all(results) and writer.close(timeout=5) and writer.written == 10
+        finally:
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert len(store.exposures("advice")) == 11
+    assert writer.written == 1  # the parent's own count is untouched
     writer.close()
 
 

@@ -9,6 +9,9 @@ be serialized (an admission under a cap, a state change) can start with
 from __future__ import annotations
 
 import hashlib
+import os
+import weakref
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -130,3 +133,18 @@ def store_error(exc: BaseException, url: URL | str, doing: str) -> StoreError:
     if len(reason) > 300:
         reason = reason[:297] + "..."
     return StoreError(f"could not {doing} on database {safe_url(url)}: {reason}")
+
+
+def on_fork_in_child(method: Callable[[], None]) -> None:
+    """Call the bound ``method`` in every forked child, for as long as its object lives.
+
+    Held weakly: registering does not keep a store or writer alive.
+    """
+    reference = weakref.WeakMethod(method)
+
+    def call() -> None:
+        bound = reference()
+        if bound is not None:
+            bound()
+
+    os.register_at_fork(after_in_child=call)

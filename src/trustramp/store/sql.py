@@ -34,6 +34,7 @@ from trustramp.store.database import (
     create_store_engine,
     is_sqlite_memory,
     lock_key,
+    on_fork_in_child,
     parse_database_url,
     safe_url,
     store_error,
@@ -76,6 +77,13 @@ class SqlStore:
         self._lock: AbstractContextManager[Any] = (
             threading.RLock() if is_sqlite_memory(self._parsed) else nullcontext()
         )
+        # A forked child must open its own connections, never reuse the parent's.
+        on_fork_in_child(self._forget_parent_connections)
+
+    def _forget_parent_connections(self) -> None:
+        self._engine.dispose(close=False)
+        if is_sqlite_memory(self._parsed):
+            self._lock = threading.RLock()
 
     @property
     def engine(self) -> Engine:

@@ -19,6 +19,7 @@ import time
 from collections.abc import Sequence
 
 from trustramp.events import Event
+from trustramp.store.database import on_fork_in_child
 from trustramp.store.protocol import Store
 
 logger = logging.getLogger(__name__)
@@ -80,9 +81,25 @@ class EventWriter:
         self._dropped = self._written = self._failed = 0
         self._warned_full = False
         self._closed = False
-        self._thread = threading.Thread(target=self._run, name="trustramp-writer", daemon=True)
-        self._thread.start()
+        self._thread = self._start_thread()
         atexit.register(self.close)
+        # A forked child (gunicorn --preload, multiprocessing) inherits no threads:
+        # give it its own queue and writer thread, or its events would never leave.
+        on_fork_in_child(self._restart_in_child)
+
+    def _start_thread(self) -> threading.Thread:
+        thread = threading.Thread(target=self._run, name="trustramp-writer", daemon=True)
+        thread.start()
+        return thread
+
+    def _restart_in_child(self) -> None:
+        # Events queued in the parent stay the parent's to write.
+        self._queue = queue.SimpleQueue()
+        self._counts_lock = threading.Lock()
+        self._dropped = self._written = self._failed = 0
+        self._warned_full = False
+        if not self._closed:
+            self._thread = self._start_thread()
 
     @property
     def dropped(self) -> int:
