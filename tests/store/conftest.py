@@ -22,7 +22,9 @@ POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 def schema_url(schema: str) -> str:
-    return f"{POSTGRES_URL}?options={quote(f'-csearch_path={schema}')}"
+    # lock_timeout turns a regression into a failing test instead of a hung suite.
+    options = f"-csearch_path={schema} -clock_timeout=20s"
+    return f"{POSTGRES_URL}?options={quote(options)}"
 
 
 @pytest.fixture(scope="session")
