@@ -81,9 +81,11 @@ class SqlStore:
         on_fork_in_child(self._forget_parent_connections)
 
     def _forget_parent_connections(self) -> None:
-        self._engine.dispose(close=False)
         if is_sqlite_memory(self._parsed):
+            # The child's copy of an in-memory database lives in that one connection.
             self._lock = threading.RLock()
+        else:
+            self._engine.dispose(close=False)
 
     @property
     def engine(self) -> Engine:
