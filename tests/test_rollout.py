@@ -137,3 +137,15 @@ def test_pinned_phase_and_bad_inputs(tmp_path: Path, db: str) -> None:
             rollout.ticket(decision.decision_id, comment="")
     with pytest.raises(ValueError, match="phase 'nope' is not in plan"):
         Rollout(write_plan(tmp_path), db, phase="nope")
+
+
+def test_admissions_of_another_process_are_seen_after_refresh(tmp_path: Path, db: str) -> None:
+    plan = write_plan(tmp_path, max_users=2)
+    with Rollout(plan, db) as first, Rollout(plan, db) as second:
+        assert first.exposure({"id": "s0", "staff": True}).exposed
+        assert first.exposure({"id": "s1", "staff": True}).exposed
+        assert second.exposure({"id": "s0", "staff": True}).exposed  # the store says: admitted
+        assert not second.exposure({"id": "s5", "staff": True}).exposed  # the store refuses
+        assert not second.exposure({"id": "s1", "staff": True}).exposed  # stale view of the cap
+        second.refresh()
+        assert second.exposure({"id": "s1", "staff": True}).exposed

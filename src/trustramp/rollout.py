@@ -59,9 +59,11 @@ class Rollout:
       limits on its own traffic;
     - which units' exposure it recorded: an exposure event is written once per
       unit and phase, and again only if the unit's exposure changes;
-    - the admissions under the current phase's cap, loaded from the store at
-      start; a new admission is one synchronous, serialized store write (at most
-      ``max_users`` of them per phase), so concurrent processes never exceed the cap.
+    - the admissions under the phase caps, loaded from the store at start and on
+      :meth:`refresh`; a new admission is one synchronous, serialized store write
+      (at most ``max_users`` of them per phase), so concurrent processes never
+      exceed the cap. Once this process sees the cap full, a unit admitted by
+      another process meanwhile is recognised after the next :meth:`refresh`.
 
     Example:
         >>> rollout = Rollout("examples/plans/portfolio-advice.yaml", store="sqlite://")
@@ -116,10 +118,11 @@ class Rollout:
         return self._writer
 
     def refresh(self) -> Policy:
-        """Re-read the rollout state from the store and switch to it (phase unless pinned).
+        """Re-read the rollout state and the cap admissions from the store and switch to them.
 
-        Call it periodically (or after ``trustramp kill`` from another process) to
-        pick up state changes; the decision path itself never touches the store.
+        The phase follows the store unless this client was pinned to one. Call it
+        periodically (or after ``trustramp kill`` from another process) to pick up
+        changes; the decision path itself never reads the store.
         """
         state = self._store.get_state(self.feature)
         policy = self._policy
@@ -131,22 +134,29 @@ class Rollout:
         except ValueError as error:
             raise ValueError(f"the store's state of {self.feature!r} names a phase this plan "
                              f"does not have ({error}); pass phase=... or fix the state") from None
+        admitted, count = self._admissions(fresh)
         with self._lock:
             if fresh.phase != self._loaded_phase:
-                self._load_phase(fresh)
+                self._start_phase(fresh)
+            self._admitted, self._admitted_count = admitted, count
             self._policy = fresh
         return fresh
 
-    def _load_phase(self, policy: Policy) -> None:
+    def _admissions(self, policy: Policy) -> tuple[set[str], int]:
+        """Units admitted under the caps up to the policy's phase, and the current cap's count."""
         phases = policy.compiled.phases
         current = phases[policy.compiled.index_of(policy.phase)]
         admitted: set[str] = set()
+        count = 0
         for compiled in phases[: current.index + 1]:
             if compiled.cap is not None:
-                admitted |= self._store.admitted_units(self.feature, compiled.name)
-        self._admitted = admitted
-        self._admitted_count = (len(self._store.admitted_units(self.feature, current.name))
-                                if current.cap is not None else 0)
+                units = self._store.admitted_units(self.feature, compiled.name)
+                admitted |= units
+                count = len(units) if compiled is current else count
+        return admitted, count
+
+    def _start_phase(self, policy: Policy) -> None:
+        current = policy.compiled.phases[policy.compiled.index_of(policy.phase)]
         self._recorded = {}
         per_user, per_feature = current.per_user_per_hour, current.per_feature_per_minute
         self._user_limit = RateCounter(per_user, 3600.0) if per_user else None
