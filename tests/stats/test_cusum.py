@@ -84,6 +84,14 @@ def test_update_and_batch_agree_and_latch_after_alarm() -> None:
     assert (one.n, one.statistic, one.alarmed) == (0, 0.0, False)
 
 
+def test_run_length_rises_with_the_success_rate() -> None:
+    # The estimated-baseline guarantee rests on this: a chart that holds its interval at
+    # p0_lower holds it at every higher true success rate.
+    lattice = calibrate(0.9, 0.85, 1_000).lattice
+    arls = [lattice.run_lengths(p)[0] for p in (0.8, 0.85, 0.88, 0.9, 0.92, 0.95)]
+    assert all(a < b for a, b in itertools.pairwise(arls))
+
+
 def test_estimated_baseline_keeps_false_alarm_guarantee_over_burn_ins() -> None:
     # Documented: with probability >= confidence over the burn-in, the exact in-control
     # ARL at the true p0 is >= the requested interval. A plug-in design (p0 = estimate)
@@ -123,6 +131,8 @@ def test_estimated_detector_streams_burn_in_then_monitors() -> None:
         if same.update(bool(x)):
             break
     assert same.n == det.n
+    same.reset()  # a resume restarts the CUSUM against the same baseline
+    assert (same.n, same.alarmed, same.baseline) == (0, False, ref)
 
 
 @pytest.mark.parametrize(
@@ -154,3 +164,8 @@ def test_bad_outcomes_and_burn_ins_are_rejected() -> None:
         design_from_burn_in(11, 10, 0.05, 100)
     with pytest.raises(ValueError, match="0 correct answers"):
         design_from_burn_in(0, 10, 0.05, 100)
+    h = calibrate(0.9, 0.8, 100).h
+    with pytest.raises(ValueError, match="start must be in"):
+        average_run_length(0.9, 0.8, h, 0.9, start=h)
+    with pytest.raises(ValueError, match="p must be a success rate"):
+        average_run_length(0.9, 0.8, h, 1.2)

@@ -144,7 +144,7 @@ class EstimatedBaselineCusum:
     ) -> EstimatedBaselineCusum:
         """A detector whose burn-in (``correct`` right out of ``n``) has already been seen."""
         _check_burn_in(correct, n)
-        det = cls(drop, false_alarm_interval, max(n, 1), confidence)
+        det = cls(drop, false_alarm_interval, n, confidence)
         det._seen, det._right = n, correct
         det._start_monitoring()
         return det
