@@ -172,7 +172,8 @@ def calibrated_count_rule(n: int, p_alarm: float) -> tuple[int, float]:
 
 
 def fails(wrong: Ints, c: int, g: float) -> NDArray[np.bool_]:
-    return (wrong > c) | ((wrong == c) & (rng.random(wrong.shape) < g))
+    failed: NDArray[np.bool_] = (wrong > c) | ((wrong == c) & (rng.random(wrong.shape) < g))
+    return failed
 
 
 def count_rule_harm(n: int, c: int, g: float, limit: int, runs: int) -> tuple[Ints, Ints]:
@@ -201,11 +202,16 @@ def in_control_runs(make: Callable[[int], Ints], events_per_run: float) -> Ints:
     return np.concatenate([pilot, make(max(more, 0))]) if more > 0 else pilot
 
 
+def in_control(lattice: CusumLattice) -> Callable[[int], Ints]:
+    """Simulator of ``runs`` in-control run lengths of one chart."""
+    return lambda runs: run_to_alarm(*cusum_arrays([lattice] * runs), 1 - P0)[0]
+
+
 def cusum_rows(interval: float, opt: float, notes: list[str]) -> list[Row]:
     det = CusumDetector(P0, P1, interval)
     lat = det.design.lattice
     delay, harm = run_to_alarm(*cusum_arrays([lat] * DELAY_RUNS), 1 - P1)
-    fa = in_control_runs(lambda r: run_to_alarm(*cusum_arrays([lat] * r), 1 - P0)[0], interval)
+    fa = in_control_runs(in_control(lat), interval)
     rows = [Row("CUSUM, known p0", fa_text(fa), delay, harm)]
     notes.append(
         f"10^{round(math.log10(interval))}: CUSUM h = {det.h:.3f} (lattice +{lat.up}/-{lat.down},"
@@ -222,10 +228,7 @@ def cusum_rows(interval: float, opt: float, notes: list[str]) -> list[Row]:
         mean_delay = sum(w * e.run_lengths(P1)[0] for w, e in zip(pk, exact, strict=True))
         k90 = int(binom.ppf(0.9, m, P0))
         edge = estimated(k90, m, interval).design.lattice
-        fa_e = in_control_runs(
-            lambda r, e=edge: run_to_alarm(*cusum_arrays([e] * r), 1 - P0)[0],
-            edge.run_lengths(P0)[0],
-        )
+        fa_e = in_control_runs(in_control(edge), edge.run_lengths(P0)[0])
         name = f"CUSUM, p0 from burn-in m={m:,}"
         rows.append(Row(name, f"{fa_text(fa_e)} p90", delay_e, harm_e))
         notes.append(

@@ -63,6 +63,8 @@ def test_delay_matches_chain_from_zero_and_from_a_raised_statistic() -> None:
     assert_mean_matches(
         simulate_run_lengths(design.lattice, 0.13, 6_000, rng), design.worst_case_delay
     )
+    # "wherever the drop falls": the delay from any state is at most the delay from 0.
+    assert np.all(np.diff(design.lattice.run_lengths(0.87)) <= 1e-9)
     start = design.lattice.threshold // 2
     exact = average_run_length(0.92, 0.87, design.h, 0.87, start=start * design.lattice.unit)
     assert exact < design.worst_case_delay  # a raised statistic can only shorten the delay
