@@ -21,6 +21,7 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
+from numbers import Real
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -32,7 +33,7 @@ _STEP = 0.005
 def check_rates(p0: float, p1: float) -> None:
     """Raise ValueError unless 0 < p1 < p0 < 1 (names the offending argument)."""
     for name, value in (("p0", p0), ("p1", p1)):
-        if not (isinstance(value, int | float) and math.isfinite(value) and 0 < value < 1):
+        if not (isinstance(value, Real) and math.isfinite(value) and 0 < value < 1):
             raise ValueError(
                 f"{name} must be a success rate strictly between 0 and 1, got {value!r}"
             )
@@ -46,7 +47,7 @@ def check_rates(p0: float, p1: float) -> None:
 def check_interval(false_alarm_interval: float) -> None:
     """Raise ValueError unless the false-alarm interval is a finite number >= 2 events."""
     if not (
-        isinstance(false_alarm_interval, int | float)
+        isinstance(false_alarm_interval, Real)
         and math.isfinite(false_alarm_interval)
         and false_alarm_interval >= 2
     ):

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from numbers import Real
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -59,11 +60,7 @@ def design_from_burn_in(
         (0.915, 0.87)
     """
     _check_burn_in(correct, n)
-    if not (isinstance(drop, int | float) and 0 < drop < 1):
-        raise ValueError(f"drop must be an accuracy drop strictly between 0 and 1, got {drop!r}")
-    if not (isinstance(confidence, int | float) and 0 < confidence < 1):
-        raise ValueError(f"confidence must be strictly between 0 and 1, got {confidence!r}")
-    check_interval(false_alarm_interval)
+    _check_settings(drop, false_alarm_interval, confidence)
     if correct == 0:
         raise ValueError(
             f"burn-in has 0 correct answers out of {n}: accuracy cannot drop, nothing to watch"
@@ -85,6 +82,14 @@ def design_from_burn_in(
         p1_design=p1,
         design=calibrate(lower, p1, float(false_alarm_interval)),
     )
+
+
+def _check_settings(drop: float, false_alarm_interval: float, confidence: float) -> None:
+    if not (isinstance(drop, Real) and 0 < drop < 1):
+        raise ValueError(f"drop must be an accuracy drop strictly between 0 and 1, got {drop!r}")
+    if not (isinstance(confidence, Real) and 0 < confidence < 1):
+        raise ValueError(f"confidence must be strictly between 0 and 1, got {confidence!r}")
+    check_interval(false_alarm_interval)
 
 
 def _check_burn_in(correct: int, n: int) -> None:
@@ -120,13 +125,7 @@ class EstimatedBaselineCusum:
             raise ValueError(
                 f"burn_in must be a positive number of labelled events, got {burn_in!r}"
             )
-        if not (isinstance(drop, int | float) and 0 < drop < 1):
-            raise ValueError(
-                f"drop must be an accuracy drop strictly between 0 and 1, got {drop!r}"
-            )
-        if not (isinstance(confidence, int | float) and 0 < confidence < 1):
-            raise ValueError(f"confidence must be strictly between 0 and 1, got {confidence!r}")
-        check_interval(false_alarm_interval)
+        _check_settings(drop, false_alarm_interval, confidence)
         self.drop, self.false_alarm_interval = drop, false_alarm_interval
         self.burn_in, self.confidence = burn_in, confidence
         self._seen = self._right = 0
