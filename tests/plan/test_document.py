@@ -63,3 +63,27 @@ def test_control_character_has_a_position(padding: int) -> None:
     assert problem.message == (
         "the character '\\x1f' is not allowed in YAML; expected printable text"
     )
+
+
+def test_tags_that_cannot_be_built_are_problems_not_crashes() -> None:
+    text = ("a: !!int abc\nb: !!python/object:os.system x\nc: !!float 1.5\n"
+            "d: !!bool maybe\ne: !!set {x: 1}\n")
+    with pytest.raises(PlanError) as caught:
+        read_yaml(text, "p.yaml")
+    assert [(p.line, p.column, p.field_path, p.message) for p in caught.value.problems] == [
+        (1, 4, "a", "'abc' is not a valid int; remove the '!!int' tag or fix the value"),
+        (2, 4, "b", "cannot read 'x' as 'python/object:os.system' (could not determine a "
+                    "constructor for the tag 'tag:yaml.org,2002:python/object:os.system'); "
+                    "expected a plain value without a '!' tag"),
+        (4, 4, "d", "'maybe' is not a valid bool; remove the '!!bool' tag or fix the value"),
+        (5, 4, "e", "unsupported tag 'tag:yaml.org,2002:set'; expected a plain mapping or "
+                    "list without a '!' tag"),
+    ]
+
+
+def test_merge_of_a_scalar_is_a_problem() -> None:
+    with pytest.raises(PlanError) as caught:
+        read_yaml("a:\n  <<: 5\n  b: 1\n", "p.yaml")
+    [problem] = caught.value.problems
+    assert (problem.line, problem.column, problem.field_path) == (2, 7, "a")
+    assert problem.message.startswith("cannot merge (expected a mapping or list of mappings")

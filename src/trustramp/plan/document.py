@@ -20,6 +20,8 @@ Mark = tuple[int, int]
 
 _STR_TAG = "tag:yaml.org,2002:str"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_YAML_TAG = "tag:yaml.org,2002:"
+_PLAIN_COLLECTIONS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 
 
 class Positions:
@@ -167,7 +169,10 @@ class _Walker:
             self._problem(node, path, "an alias refers to itself; expected a finite value")
             return None
         if isinstance(node, yaml.ScalarNode):
-            return self.loader.construct_object(node)
+            return self._scalar(node, path)
+        if node.tag not in _PLAIN_COLLECTIONS:
+            self._problem(node, path, f"unsupported tag {node.tag!r}; expected a plain "
+                          "mapping or list without a '!' tag")
         self._open.add(id(node))
         try:
             if isinstance(node, yaml.SequenceNode):
@@ -193,7 +198,16 @@ class _Walker:
             else:
                 first[key] = _mark(key_node)
         # Merge keys (<<: *defaults) are expanded by PyYAML's own rule, explicit keys win.
-        self.loader.flatten_mapping(node)
+        try:
+            self.loader.flatten_mapping(node)
+        except yaml.constructor.ConstructorError as error:
+            mark = error.problem_mark or node.start_mark
+            self.problems.append(PlanProblem(
+                self.source, mark.line + 1, mark.column + 1, format_path(path),
+                f"cannot merge ({error.problem}); expected '<<:' to name an anchored "
+                "mapping (<<: *defaults) or a list of them",
+            ))
+            return {}
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if not _is_text_key(key_node):
@@ -209,6 +223,20 @@ class _Walker:
             self.values.pop((*path, key), None)  # a later duplicate's position wins
             result[key] = self.walk(value_node, (*path, key))
         return result
+
+    def _scalar(self, node: yaml.ScalarNode, path: FieldPath) -> Any:
+        tag = node.tag.removeprefix(_YAML_TAG)
+        try:
+            return self.loader.construct_object(node)
+        except yaml.constructor.ConstructorError as error:
+            self._problem(node, path, f"cannot read {node.value!r} as {tag!r} "
+                          f"({error.problem}); expected a plain value without a '!' tag")
+        # PyYAML's constructors fail on explicit tags with whatever error the conversion
+        # raises (KeyError for !!bool x, AttributeError for !!timestamp x, ...).
+        except Exception:
+            self._problem(node, path, f"{node.value!r} is not a valid {tag}; remove the "
+                          f"'!!{tag}' tag or fix the value")
+        return None
 
     def _problem(self, node: yaml.Node, path: FieldPath, message: str) -> None:
         self.problems.append(PlanProblem(self.source, *_mark(node), format_path(path), message))
