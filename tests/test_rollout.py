@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -149,3 +150,25 @@ def test_admissions_of_another_process_are_seen_after_refresh(tmp_path: Path, db
         assert not second.exposure({"id": "s1", "staff": True}).exposed  # stale view of the cap
         second.refresh()
         assert second.exposure({"id": "s1", "staff": True}).exposed
+
+
+def test_concurrent_admissions_never_exceed_the_cap(tmp_path: Path, db: str) -> None:
+    plan = write_plan(tmp_path, max_users=10)
+    with Rollout(plan, db) as rollout:
+        results: list[bool] = []
+
+        def arrive(start: int) -> None:
+            for i in range(start, start + 25):
+                results.append(rollout.exposure({"id": f"s{i}", "staff": True}).exposed)
+
+        threads = [threading.Thread(target=arrive, args=(25 * t,)) for t in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sum(results) == 10
+    store = open_store(db)
+    try:
+        assert len(store.admitted_units(FEATURE, "beta")) == 10
+    finally:
+        store.close()
