@@ -92,7 +92,7 @@ def run_phase(rollout: Rollout, users: list[dict[str, Any]], rng: random.Random,
         clock.now += rng.expovariate(1 / 15.0)  # a new session about every 15 s
         requests += [(user, clock.now + rng.uniform(0, 600)) for _ in range(count)]
     requests.sort(key=lambda request: request[1])  # a session's requests within 10 minutes
-    for user, at in requests:
+    for number, (user, at) in enumerate(requests):
         clock.now = at
         exposure = rollout.exposure(user)
         if not exposure.exposed:
@@ -100,7 +100,9 @@ def run_phase(rollout: Rollout, users: list[dict[str, Any]], rng: random.Random,
         stats.exposed.add(exposure.unit_id)
         task = rng.choices(TASKS, TASK_WEIGHTS)[0]
         confidence, correct = model_answer(rng, task)
-        decision = rollout.gate(exposure, confidence, input={"task": task})
+        # Fixed decision ids make the review sample, and so the whole run, repeatable.
+        decision = rollout.gate(exposure, confidence, input={"task": task},
+                                decision_id=f"example-{rollout.policy.phase}-{number}")
         record_outcomes(rollout, decision, correct, rng, stats)
     stats.high_visibility_exposed = sum(
         1 for u in users if u["id"] in stats.exposed
@@ -193,9 +195,11 @@ def main() -> None:
                   f"{counts[2]:,} outcomes; dropped {writer.dropped}, failed {writer.failed}; "
                   f"audit log: {[r.action for r in store.audit_log(policy.feature)]}")
     store.close()
-    console.print(f"done in {time.perf_counter() - started:.1f} s. Explain one decision: "
-                  f"trustramp explain {PLAN.relative_to(ROOT.parent)} --user "
-                  "'{\"id\": \"user-00001\"}' --confidence 0.83 --phase gradual")
+    gradual = policy.with_phase("gradual")
+    sample = next(u for u in users if gradual.exposure(u).exposed)
+    console.print(f"done in {time.perf_counter() - started:.1f} s. Explain one decision:\n"
+                  f"  trustramp explain {PLAN.relative_to(ROOT.parent)} --phase gradual "
+                  f"--confidence 0.83 --user '{{\"id\": \"{sample['id']}\"}}'", soft_wrap=True)
 
 
 if __name__ == "__main__":
