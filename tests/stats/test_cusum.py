@@ -8,7 +8,12 @@ import math
 import numpy as np
 import pytest
 
-from trustramp.stats.cusum import CusumDetector, CusumLattice, average_run_length, calibrate
+from trustramp.stats.cusum import (
+    CusumDetector,
+    CusumLattice,
+    calibrate_cusum,
+    cusum_average_run_length,
+)
 from trustramp.stats.cusum_estimated import EstimatedBaselineCusum, design_from_burn_in
 
 
@@ -40,25 +45,25 @@ def test_exact_delay_reproduces_reference_optimal_delays(interval: float, refere
     # The references are the real-valued CUSUM at exactly the requested interval; ours
     # runs on a lattice with threshold steps of ~0.0035 log-likelihood units, so its
     # achieved interval overshoots by < 0.4% and its delay by about 0.1%.
-    design = calibrate(0.92, 0.87, interval)
+    design = calibrate_cusum(0.92, 0.87, interval)
     assert interval <= design.false_alarm_interval < 1.005 * interval
     assert design.worst_case_delay == pytest.approx(reference, rel=3e-3)
 
 
 def test_threshold_grows_with_the_false_alarm_interval() -> None:
-    hs = [calibrate(0.92, 0.87, interval).h for interval in (20, 200, 2_000, 20_000, 2e6)]
+    hs = [calibrate_cusum(0.92, 0.87, interval).h for interval in (20, 200, 2_000, 20_000, 2e6)]
     assert all(a < b for a, b in itertools.pairwise(hs))
 
 
 def test_in_control_interval_matches_simulation() -> None:
-    design = calibrate(0.92, 0.87, 300)
+    design = calibrate_cusum(0.92, 0.87, 300)
     lengths = simulate_run_lengths(design.lattice, 0.08, 6_000, np.random.default_rng(11))
     assert_mean_matches(lengths, design.false_alarm_interval)
     assert design.false_alarm_interval >= 300
 
 
 def test_delay_matches_chain_from_zero_and_from_a_raised_statistic() -> None:
-    design = calibrate(0.92, 0.87, 300)
+    design = calibrate_cusum(0.92, 0.87, 300)
     rng = np.random.default_rng(12)
     assert_mean_matches(
         simulate_run_lengths(design.lattice, 0.13, 6_000, rng), design.worst_case_delay
@@ -66,7 +71,7 @@ def test_delay_matches_chain_from_zero_and_from_a_raised_statistic() -> None:
     # "wherever the drop falls": the delay from any state is at most the delay from 0.
     assert np.all(np.diff(design.lattice.run_lengths(0.87)) <= 1e-9)
     start = design.lattice.threshold // 2
-    exact = average_run_length(0.92, 0.87, design.h, 0.87, start=start * design.lattice.unit)
+    exact = cusum_average_run_length(0.92, 0.87, design.h, 0.87, start=start * design.lattice.unit)
     assert exact < design.worst_case_delay  # a raised statistic can only shorten the delay
     assert_mean_matches(simulate_run_lengths(design.lattice, 0.13, 6_000, rng, start), exact)
 
@@ -89,7 +94,7 @@ def test_update_and_batch_agree_and_latch_after_alarm() -> None:
 def test_run_length_rises_with_the_success_rate() -> None:
     # The estimated-baseline guarantee rests on this: a chart that holds its interval at
     # p0_lower holds it at every higher true success rate.
-    lattice = calibrate(0.9, 0.85, 1_000).lattice
+    lattice = calibrate_cusum(0.9, 0.85, 1_000).lattice
     arls = [lattice.run_lengths(p)[0] for p in (0.8, 0.85, 0.88, 0.9, 0.92, 0.95)]
     assert all(a < b for a, b in itertools.pairwise(arls))
 
@@ -111,7 +116,7 @@ def test_plug_in_estimate_would_break_the_guarantee() -> None:
     # The control experiment for the test above: same draws, p0 taken at face value.
     rng = np.random.default_rng(5)
     met = [
-        calibrate(k / 400, k / 400 - 0.05, 300.0).lattice.run_lengths(0.92)[0] >= 300.0
+        calibrate_cusum(k / 400, k / 400 - 0.05, 300.0).lattice.run_lengths(0.92)[0] >= 300.0
         for k in rng.binomial(400, 0.92, size=300)
     ]
     assert np.mean(met) < 0.8
@@ -166,8 +171,8 @@ def test_bad_outcomes_and_burn_ins_are_rejected() -> None:
         design_from_burn_in(11, 10, 0.05, 100)
     with pytest.raises(ValueError, match="0 correct answers"):
         design_from_burn_in(0, 10, 0.05, 100)
-    h = calibrate(0.9, 0.8, 100).h
+    h = calibrate_cusum(0.9, 0.8, 100).h
     with pytest.raises(ValueError, match="start must be in"):
-        average_run_length(0.9, 0.8, h, 0.9, start=h)
+        cusum_average_run_length(0.9, 0.8, h, 0.9, start=h)
     with pytest.raises(ValueError, match="p must be a success rate"):
-        average_run_length(0.9, 0.8, h, 1.2)
+        cusum_average_run_length(0.9, 0.8, h, 1.2)

@@ -192,11 +192,11 @@ def _smallest_threshold(base: CusumLattice, p0: float, target: float) -> int:
 
 
 @lru_cache(maxsize=1024)
-def calibrate(p0: float, p1: float, false_alarm_interval: float) -> CusumDesign:
+def calibrate_cusum(p0: float, p1: float, false_alarm_interval: float) -> CusumDesign:
     """Smallest CUSUM threshold whose exact in-control ARL is >= false_alarm_interval.
 
     Example:
-        >>> d = calibrate(0.92, 0.87, 10_000)
+        >>> d = calibrate_cusum(0.92, 0.87, 10_000)
         >>> round(d.worst_case_delay)
         269
     """
@@ -215,7 +215,7 @@ def calibrate(p0: float, p1: float, false_alarm_interval: float) -> CusumDesign:
     )
 
 
-def average_run_length(p0: float, p1: float, h: float, p: float, start: float = 0.0) -> float:
+def cusum_average_run_length(p0: float, p1: float, h: float, p: float, start: float = 0.0) -> float:
     """Exact mean number of events to alarm of the (p0 -> p1) CUSUM with threshold h.
 
     ``p`` is the true success rate: ``p = p0`` gives the false-alarm interval, ``p = p1``
@@ -223,8 +223,8 @@ def average_run_length(p0: float, p1: float, h: float, p: float, start: float = 
     log-likelihood units and are rounded to the lattice the detector runs on.
 
     Example:
-        >>> d = calibrate(0.92, 0.87, 500)
-        >>> average_run_length(0.92, 0.87, d.h, 0.92) == d.false_alarm_interval
+        >>> d = calibrate_cusum(0.92, 0.87, 500)
+        >>> cusum_average_run_length(0.92, 0.87, d.h, 0.92) == d.false_alarm_interval
         True
     """
     check_rates(p0, p1)
@@ -264,7 +264,7 @@ class CusumDetector:
     """
 
     def __init__(self, p0: float, p1: float, false_alarm_interval: float) -> None:
-        self.design = calibrate(p0, p1, false_alarm_interval)
+        self.design = calibrate_cusum(p0, p1, false_alarm_interval)
         self._lattice = self.design.lattice
         self._state = 0
         self._n = 0

@@ -29,7 +29,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.stats import beta
 
-from trustramp.stats.cusum import CusumDesign, CusumDetector, calibrate, check_interval
+from trustramp.stats.cusum import CusumDesign, CusumDetector, calibrate_cusum, check_interval
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ def design_from_burn_in(
         p0_estimate=estimate,
         p0_lower=lower,
         p1_design=p1,
-        design=calibrate(lower, p1, float(false_alarm_interval)),
+        design=calibrate_cusum(lower, p1, float(false_alarm_interval)),
     )
 
 
