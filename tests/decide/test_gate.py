@@ -173,3 +173,20 @@ def test_a_phase_without_guardrails_shows_every_answer() -> None:
     rules = {r.name: r.result for r in bare.explain({"id": "anyone"}, 0.01).rules}
     assert rules["confidence"] == "skip"
     assert rules["human review"] == "skip"
+
+
+def test_forked_child_draws_its_own_decision_ids() -> None:
+    # A forked worker that repeated its parent's ids would make the store drop its
+    # events as retries of the parent's.
+    import os
+
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        os.write(write_end, new_decision_id().encode())
+        os._exit(0)
+    os.close(write_end)
+    child_id = os.read(read_end, 200).decode()
+    os.waitpid(pid, 0)
+    parent_id = new_decision_id()
+    assert child_id.split("-")[0] != parent_id.split("-")[0]

@@ -17,9 +17,9 @@ import mmh3
 from trustramp.decide.compiled import CompiledPhase, CompiledPlan, Members
 from trustramp.decide.explain import Explanation, explain
 from trustramp.decide.records import Action, Decision, Exposure, Status, Usage, User
-from trustramp.decide.sampling import DECISION_IDS as _IDS
 from trustramp.decide.sampling import REVIEW_SEED
 from trustramp.decide.snapshot import GateTexts, OpenEntry, active_exclusions, open_audience
+from trustramp.events import new_event_id
 from trustramp.targeting.bucketing import SEPARATOR
 
 _EMPTY: frozenset[str] = frozenset()
@@ -245,7 +245,7 @@ class Policy:
         if exposure.feature != self.feature:
             raise ValueError(f"exposure is for feature {exposure.feature!r}, "
                              f"this policy for {self.feature!r}")
-        did = decision_id or next(_IDS)
+        did = decision_id or new_event_id()
         ph, t = self._current, self._texts
         uid, feature, version = exposure.unit_id, self.feature, self.version
         if self._blocked is not None:

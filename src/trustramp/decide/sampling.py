@@ -1,9 +1,9 @@
 """Decision ids and the deterministic human-review sample.
 
-A decision id is ``<12 random hex digits>-<decimal counter>``: the prefix is drawn
-once per process (so ids from different processes do not collide), the counter
-counts decisions in this process. That costs about 0.15 µs where a
-``uuid4`` per decision costs about 2 µs.
+A decision id is an event id (:func:`trustramp.events.new_event_id`):
+``<16 random hex digits>-<decimal counter>``, the prefix drawn once per process and
+again in a forked child, so ids from different processes do not collide. That
+costs about 0.15 µs where a ``uuid4`` per decision costs about 2 µs.
 
 Review sampling hashes the decision id, so the same id always makes the same
 choice (a replay of logged decisions reproduces which answers went to review):
@@ -14,28 +14,16 @@ signed=False)`` computes it).
 
 from __future__ import annotations
 
-import itertools
-import secrets
-
 import mmh3
+
+from trustramp.events import new_event_id
 
 REVIEW_SEED = 0x7E1EA5ED
 """Seed of the review-sampling hash (fixed: changing it changes every replay)."""
 
 _SPACE = 2**32
-PREFIX = secrets.token_hex(6) + "-"
-DECISION_IDS = map(PREFIX.__add__, map(str, itertools.count(1)))
-"""The id stream: ``next(DECISION_IDS)`` runs in C only, so it is atomic under the GIL."""
 
-
-def new_decision_id() -> str:
-    """A fresh decision id, unique across processes with overwhelming probability.
-
-    >>> a, b = new_decision_id(), new_decision_id()
-    >>> a != b and a.split("-")[0] == b.split("-")[0]
-    True
-    """
-    return next(DECISION_IDS)
+new_decision_id = new_event_id
 
 
 def review_cut(rate: float) -> int:
