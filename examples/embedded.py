@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.table import Table
 
 from trustramp import Action, Decision, Rollout, load_plan
+from trustramp.stats import ConfidenceSequence
 from trustramp.store import EventWriter, open_store
 
 ROOT = Path(__file__).resolve().parent
@@ -136,7 +137,15 @@ def record_outcomes(rollout: Rollout, decision: Decision, correct: bool, rng: ra
 
 
 def share(values: list[bool]) -> str:
-    return f"{sum(values) / len(values):.1%} (n={len(values)})" if values else "-"
+    """The rate with its anytime-valid 95% interval and sample size."""
+    if not values:
+        return "-"
+    sequence = ConfidenceSequence(alpha=0.05)
+    sequence.update(values)
+    return (
+        f"{sequence.estimate:.1%} [{sequence.lower:.1%}, {sequence.upper:.1%}]"
+        f" n={sequence.n}"
+    )
 
 
 def main() -> None:
