@@ -243,7 +243,7 @@ def bench_record() -> float:
 
 
 def bench_build_event() -> float:
-    """Building the OutputEvent a Rollout records (uuid4 event id, UTC timestamp)."""
+    """Building the OutputEvent a Rollout records (event id, UTC timestamp)."""
     def build() -> None:
         for _ in range(RECORD_BATCH):
             OutputEvent("d-1", KEY, "1-abc", "user-1", "early-access", "show", "passed", 0.93,
@@ -295,10 +295,11 @@ def main() -> None:
     console.print(f"goal 1: exposure + gate <= half of the fastest peer ({fastest}, "
                   f"{cost[fastest]:.2f} µs): {decide_us:.2f} µs, ratio "
                   f"{decide_us / cost[fastest]:.2f} -> {'PASS' if goal else 'MISS'}")
-    console.print(f"goal 2: recording a decision (EventWriter.submit, enqueue only) < 5 µs: "
-                  f"{record_us:.2f} µs -> {'PASS' if record_us < 5 else 'MISS'}")
-    console.print(f"for information: building that OutputEvent (uuid4 id, UTC timestamp) costs "
-                  f"{build_us:.2f} µs; Rollout.gate pays it for every exposed unit's answer")
+    caller_us = record_us + build_us
+    console.print(f"goal 2: recording a decision costs the caller < 5 µs: building the OutputEvent "
+                  f"(event id, UTC timestamp) {build_us:.2f} µs + EventWriter.submit (enqueue) "
+                  f"{record_us:.2f} µs = {caller_us:.2f} µs -> "
+                  f"{'PASS' if caller_us < 5 else 'MISS'}")
     console.print(f"network connection attempts by the peers: {guard.attempts}")
 
 
