@@ -41,6 +41,10 @@ from trustramp.plan import load_plan_file
 from trustramp.store import EventWriter, FeatureState, FeatureStatus, Store, open_store
 
 _UNCOUNTED = frozenset({Action.RATE_LIMITED, Action.PAUSED, Action.KILLED})
+# Units whose exposure this process remembers recording. Past this many it forgets
+# them all: a long-lived server must not grow with its user base, and an exposure
+# recorded twice is a repeated fact, not a wrong one.
+_REMEMBERED_EXPOSURES = 200_000
 
 
 class Rollout:
@@ -58,7 +62,8 @@ class Rollout:
     - rate-limit counters (sliding windows): with N processes each enforces the
       limits on its own traffic;
     - which units' exposure it recorded: an exposure event is written once per
-      unit and phase, and again only if the unit's exposure changes;
+      unit and phase, and again only if the unit's exposure changes (it remembers
+      up to 200,000 units, then starts over, so memory stays bounded);
     - the admissions under the phase caps, loaded from the store at start and on
       :meth:`refresh`; a new admission is one synchronous, serialized store write
       (at most ``max_users`` of them per phase), so concurrent processes never
@@ -171,6 +176,8 @@ class Rollout:
         if exposure.admit:
             exposure = self._admit(policy, exposure)
         if self._recorded.get(exposure.unit_id) is not exposure.exposed:
+            if len(self._recorded) >= _REMEMBERED_EXPOSURES:
+                self._recorded = {}
             self._recorded[exposure.unit_id] = exposure.exposed
             self._writer.submit(ExposureEvent(policy.feature, policy.version, exposure.unit_id,
                                               exposure.exposed, policy.phase, exposure.reason))
