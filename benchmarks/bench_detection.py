@@ -20,8 +20,8 @@ marked exact (Markov chain or binomial tail sums).
 - optimal: the exact CUSUM delay at exactly the requested interval (a fine lattice,
   interpolated between the two thresholds around it), the minimum worst-case delay at
   that false-alarm rate (Moustakides 1986).
-- daily rule: "alert when the day's accuracy is below X", at 1,000 and 2,000 labelled
-  events a day;
+- daily rule: "alert when the day's accuracy is below X", at 1,000, 2,000 and (where the
+  interval allows a matched daily rule, i.e. at 10^6) 10,000 labelled events a day;
   X is calibrated so its false-alarm interval equals ours exactly (the boundary count
   alarms with the probability that makes it exact). The drop falls at a uniformly random
   time of day, which is kinder to it than a worst case.
@@ -59,8 +59,8 @@ from trustramp.stats.cusum_estimated import EstimatedBaseline, design_from_burn_
 
 P0, P1 = 0.92, 0.87
 INTERVALS = (10_000.0, 1_000_000.0)
-BURN_INS = (2_000, 10_000)
-DAILY = (1_000, 2_000)
+BURN_INS = (2_000, 5_000, 10_000)
+DAILY = (1_000, 2_000, 10_000)
 CHECK, K = 100, 5
 DELAY_RUNS = 20_000
 CHUNK = 2_048
@@ -241,7 +241,9 @@ def cusum_rows(interval: float, opt: float, notes: list[str]) -> list[Row]:
 
 def hand_rule_rows(interval: float) -> list[Row]:
     rows = []
-    for daily in DAILY:
+    # A daily rule matched to the interval must false-alarm at most every other day;
+    # at 10,000 events a day and an interval of 10^4 it would alarm every day.
+    for daily in (d for d in DAILY if d <= interval / 2):
         c, g = calibrated_count_rule(daily, daily / interval)
         events, harm = count_rule_harm(daily, c, g, 1, DELAY_RUNS)
         name = f"daily accuracy < {1 - c / daily:.3f}* ({daily:,}/day)"
