@@ -55,6 +55,20 @@ def test_threshold_grows_with_the_false_alarm_interval() -> None:
     assert all(a < b for a, b in itertools.pairwise(hs))
 
 
+@pytest.mark.parametrize(("p0", "p1"), [(0.99, 0.94), (0.999, 0.99), (0.92, 0.87)])
+@pytest.mark.parametrize("interval", [50, 10_000, 1_000_000])
+def test_threshold_is_the_smallest_meeting_the_interval(
+    p0: float, p1: float, interval: float
+) -> None:
+    # At high p0 one wrong answer moves the lattice by more than the first thresholds
+    # the search probes (their ARLs are all equal); the search must still end at the
+    # smallest threshold whose ARL reaches the interval, not run away.
+    lattice = calibrate_cusum(p0, p1, interval).lattice
+    assert lattice.run_lengths(p0)[0] >= interval
+    if lattice.threshold > 1:
+        assert lattice.with_threshold(lattice.threshold - 1).run_lengths(p0)[0] < interval
+
+
 def test_in_control_interval_matches_simulation() -> None:
     design = calibrate_cusum(0.92, 0.87, 300)
     lengths = simulate_run_lengths(design.lattice, 0.08, 6_000, np.random.default_rng(11))

@@ -182,7 +182,10 @@ def _smallest_threshold(base: CusumLattice, p0: float, target: float) -> int:
         # within a step or two of the answer.
         slope = max((f(last) - f(prev)) / (last - prev), 1e-12)
         guess = max(last + math.ceil((goal - f(last)) / slope), lo + 1)
-        guess = min(guess, hi - 1) if hi else guess
+        # Thresholds up to ``up`` all alarm on the first wrong answer, so the slope can
+        # be flat (high p0: ``up`` exceeds the first probes); unbracketed, grow at most
+        # 4x per step instead of extrapolating a flat slope to an astronomic threshold.
+        guess = min(guess, hi - 1) if hi else min(guess, 4 * last)
         probe = guess - 1 if f(guess) >= goal else guess + 1
         lo, hi = (lo, guess) if f(guess) >= goal else (guess, hi)
         if lo < probe and (hi == 0 or probe < hi):
