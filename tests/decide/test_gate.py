@@ -190,3 +190,38 @@ def test_forked_child_draws_its_own_decision_ids() -> None:
     os.waitpid(pid, 0)
     parent_id = new_decision_id()
     assert child_id.split("-")[0] != parent_id.split("-")[0]
+
+
+def test_ids_that_are_not_valid_text_are_refused_not_crashing() -> None:
+    # mmh3 kills the whole process on a lone surrogate (JSON's "\ud800" decodes to
+    # one), so run the calls in a child and expect clean ValueErrors.
+    import subprocess
+    import sys
+
+    script = """
+from tests.decide.plans import make_policy
+from trustramp.decide import review_sampled
+policy = make_policy()
+outcomes = []
+for call in (lambda: policy.exposure({"id": "\\ud800"}),
+             lambda: policy.gate(policy.exposure({"id": "s1", "staff": True},
+                                                 admitted=frozenset({"s1"})),
+                                 0.99, {"task": "explain"}, decision_id="\\udcff"),
+             lambda: review_sampled("\\ud800", 0.5)):
+    try:
+        call()
+        outcomes.append("accepted")
+    except ValueError as error:
+        outcomes.append("valid Unicode" in str(error))
+print(outcomes)
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[True, True, True]"
+
+
+def test_input_must_be_a_mapping() -> None:
+    policy = make_policy()
+    with pytest.raises(ValueError, match="input must be a mapping"):
+        policy.gate(exposed(policy), 0.99, "explain")  # type: ignore[arg-type]

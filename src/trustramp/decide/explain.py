@@ -208,7 +208,7 @@ def _confidence_rule(phase: CompiledPhase, decision: Decision) -> Rule:
 def _review_rule(phase: CompiledPhase, decision: Decision) -> Rule:
     if not phase.review_cut:
         return Rule("gate", "human review", "skip", "no review in this phase")
-    hashed = mmh3.hash(decision.decision_id, REVIEW_SEED, False)
+    hashed = mmh3.hash(decision.decision_id.encode(), REVIEW_SEED, False)
     sampled = phase.review_rate >= 1.0 or hashed < phase.review_cut
     value = hashed / 2**32
     detail = (f"hash({decision.decision_id!r}) = {value:.6f} "

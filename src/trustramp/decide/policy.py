@@ -169,7 +169,10 @@ class Policy:
                 return Exposure(False, uid, phase, reason, None, None, False, feature, version)
         # trustramp.targeting.bucket's documented hash, inlined: it is a third of the
         # cost of the call (argument checks the compiled plan already made).
-        share = mmh3.hash(self._prefix + uid, 0, False) * _SCALE
+        try:
+            share = mmh3.hash((self._prefix + uid).encode(), 0, False) * _SCALE
+        except UnicodeEncodeError:  # mmh3 crashes the process on a lone surrogate
+            _bad_text("user[\"id\"]", uid)
         for fraction, users, test, name, reason in self._open:
             if share < fraction and (uid in users or test is None or test(attributes)):
                 return _new(Exposure, (True, uid, phase, reason, name, share, False, feature,
@@ -245,7 +248,7 @@ class Policy:
         if exposure.feature != self.feature:
             raise ValueError(f"exposure is for feature {exposure.feature!r}, "
                              f"this policy for {self.feature!r}")
-        did = decision_id or new_event_id()
+        did = new_event_id() if decision_id is None else _checked_decision_id(decision_id)
         ph, t = self._current, self._texts
         uid, feature, version = exposure.unit_id, self.feature, self.version
         if self._blocked is not None:
@@ -259,7 +262,7 @@ class Policy:
             raise ValueError(f"confidence is required for exposed unit {uid!r}: "
                              "pass the model's confidence in [0, 1]")
         action, reason, message = _SHOW, t.show, None
-        if ph.task_filter is not None and not ph.task_filter(input or _NO_INPUT):
+        if ph.task_filter is not None and not ph.task_filter(_input_attributes(input)):
             action, reason = _FALLBACK, t.task
         elif usage is not None and (limited := _rate_limited(ph, usage)):
             action, reason = _RATE_LIMITED, limited
@@ -305,6 +308,30 @@ def _rate_limited(phase: CompiledPhase, usage: Usage) -> str | None:
     if per_feature is not None and usage.feature_last_minute >= per_feature:
         return f"rate limit of {per_feature} answers per minute for the feature reached"
     return None
+
+
+def _input_attributes(input: object) -> Mapping[str, Any]:
+    if input is None:
+        return _NO_INPUT
+    if not isinstance(input, Mapping):
+        raise ValueError(f"input must be a mapping of input attributes (e.g. "
+                         f"{{'task': 'summarize'}}) or None, got {type(input).__name__}")
+    return input
+
+
+def _bad_text(name: str, value: str) -> NoReturn:
+    raise ValueError(f"{name} must be valid Unicode text, got {value!r} (a lone surrogate, "
+                     "e.g. from an invalid byte or an escaped half of a character in JSON)")
+
+
+def _checked_decision_id(decision_id: object) -> str:
+    if not isinstance(decision_id, str) or not decision_id:
+        raise ValueError(f"decision_id must be a non-empty string, got {decision_id!r}")
+    try:
+        decision_id.encode()
+    except UnicodeEncodeError:  # the review hash would crash the process
+        _bad_text("decision_id", decision_id)
+    return decision_id
 
 
 def _bad_confidence(confidence: object) -> NoReturn:

@@ -44,4 +44,9 @@ def review_sampled(decision_id: str, rate: float) -> bool:
     >>> review_sampled("abc-1", 0.5) == review_sampled("abc-1", 0.5)
     True
     """
-    return mmh3.hash(decision_id, REVIEW_SEED, False) < review_cut(rate)
+    # Hash the UTF-8 bytes, not the str: mmh3 crashes the process on a lone surrogate.
+    try:
+        key = decision_id.encode()
+    except UnicodeEncodeError:
+        raise ValueError(f"decision_id must be valid Unicode text, got {decision_id!r}") from None
+    return mmh3.hash(key, REVIEW_SEED, False) < review_cut(rate)
