@@ -172,3 +172,62 @@ def test_concurrent_admissions_never_exceed_the_cap(tmp_path: Path, db: str) -> 
         assert len(store.admitted_units(FEATURE, "beta")) == 10
     finally:
         store.close()
+
+
+def test_pause_and_resume_change_only_the_status_in_the_store(tmp_path: Path, db: str) -> None:
+    # A client pinned to (or not yet refreshed to) an earlier phase must not move the
+    # whole rollout back to its phase when it pauses or resumes.
+    path = write_plan(tmp_path)
+    phases = [phase["name"] for phase in plan_dict()["phases"]]
+    store = open_store(db)
+    with Rollout(path, store, phase=phases[1]) as promoted:
+        promoted.resume("promoted by the team")
+    with Rollout(path, store, phase=phases[0]) as pinned:
+        pinned.pause("investigating a ticket")
+        pinned.resume("false alarm")
+    state = store.get_state(FEATURE)
+    assert state is not None
+    assert state.phase == phases[1]
+    assert state.status is FeatureStatus.ACTIVE
+    assert [entry.action for entry in store.audit_log(FEATURE)] == ["resume", "pause", "resume"]
+    store.close()
+
+
+class UnreachableAdmissions:
+    """A real store whose admissions fail, as during a database outage."""
+
+    def __init__(self, url: str) -> None:
+        self.store = open_store(url)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    def admit(self, feature: str, phase: str, unit_id: str, *, cap: int) -> bool:
+        from trustramp.store import StoreError
+
+        raise StoreError("could not reach the database")
+
+
+def test_admission_outage_fails_closed_without_raising(tmp_path: Path, db: str) -> None:
+    store = UnreachableAdmissions(db)
+    with Rollout(write_plan(tmp_path), store) as rollout:  # type: ignore[arg-type]
+        exposure = rollout.exposure({"id": "s1", "staff": True})
+    assert not exposure.exposed
+    assert "unavailable" in exposure.reason
+    store.store.close()
+
+
+def test_failed_start_leaves_no_writer_thread(tmp_path: Path, db: str) -> None:
+    path = write_plan(tmp_path)
+    store = open_store(db)
+    with Rollout(path, store) as rollout:
+        rollout.pause("set a state")
+    # The stored phase is not in the plan any more: the client refuses to start.
+    renamed = yaml.safe_load(path.read_text())
+    renamed["phases"][0]["name"] = "renamed"
+    path.write_text(yaml.safe_dump(renamed, sort_keys=False))
+    before = threading.active_count()
+    with pytest.raises(ValueError, match="names a phase this plan does not have"):
+        Rollout(path, store)
+    assert threading.active_count() == before
+    store.close()

@@ -19,10 +19,12 @@ background thread writes to the store (see :class:`trustramp.store.EventWriter`)
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from types import TracebackType
 from typing import Any
 
@@ -36,9 +38,19 @@ from trustramp.decide import (
     User,
     compile_policy,
 )
-from trustramp.events import ExposureEvent, OutcomeEvent, OutcomeKind, OutputEvent
+from trustramp.events import ExposureEvent, OutcomeEvent, OutcomeKind, OutputEvent, utc_now
 from trustramp.plan import load_plan_file
-from trustramp.store import EventWriter, FeatureState, FeatureStatus, Store, open_store
+from trustramp.store import (
+    AuditRecord,
+    EventWriter,
+    FeatureState,
+    FeatureStatus,
+    Store,
+    StoreError,
+    open_store,
+)
+
+logger = logging.getLogger("trustramp")
 
 _UNCOUNTED = frozenset({Action.RATE_LIMITED, Action.PAUSED, Action.KILLED})
 # Units whose exposure this process remembers recording. Past this many it forgets
@@ -106,7 +118,11 @@ class Rollout:
         self._user_limit: RateCounter | None = None
         self._feature_limit: RateCounter | None = None
         self._loaded_phase: str | None = None
-        self.refresh()
+        try:
+            self.refresh()
+        except BaseException:
+            self.close()  # do not leave the writer thread and the store open
+            raise
 
     @property
     def policy(self) -> Policy:
@@ -188,7 +204,18 @@ class Rollout:
         with self._lock:
             if exposure.unit_id in self._admitted:
                 return exposure._replace(admit=False)
-            if self._store.admit(policy.feature, policy.phase, exposure.unit_id, cap=cap):
+            try:
+                admitted = self._store.admit(policy.feature, policy.phase, exposure.unit_id,
+                                             cap=cap)
+            except StoreError as error:
+                # Fail closed: a store outage must not raise into the app's request, and
+                # a unit we could not count against the cap must not see the feature.
+                logger.warning("trustramp could not record an admission to phase %r of %r: "
+                               "%s", policy.phase, policy.feature, error)
+                return exposure._replace(exposed=False, admit=False, segment=None,
+                                         reason="admission to the capped phase is unavailable "
+                                         "(the store could not be reached)")
+            if admitted:
                 self._admitted.add(exposure.unit_id)
                 self._admitted_count += 1
                 return exposure
@@ -283,9 +310,21 @@ class Rollout:
         if not isinstance(reason, str) or not reason.strip():
             raise ValueError(f"{action} needs a reason (who decided and why), got {reason!r}")
         policy = self._policy
-        state = FeatureState(policy.feature, plan_version=policy.version, phase=policy.phase,
-                             status=status, reason=reason)
-        self._store.set_state(state, actor=self.actor, action=action, reason=reason)
+        with self._store.state_transaction(policy.feature) as transaction:
+            # Only the status changes: the phase and plan version are the store's, so a
+            # process that is pinned or has not refreshed since a promotion cannot
+            # move the rollout back to its own phase.
+            before = transaction.before
+            if before is None:
+                state = FeatureState(policy.feature, plan_version=policy.version,
+                                     phase=policy.phase, status=status, reason=reason)
+            else:
+                state = replace(before, status=status, reason=reason, updated_at=utc_now())
+            transaction.set_state(state)
+            transaction.append_audit(AuditRecord(
+                policy.feature, actor=self.actor, action=action, reason=reason,
+                before=before.to_json() if before is not None else None,
+                after=state.to_json()))
         with self._lock:
             self._policy = self._policy.with_status(status.value, reason)
         return self._policy
