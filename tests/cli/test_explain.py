@@ -72,3 +72,54 @@ def test_invalid_plan_exits_2_with_its_place(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert f"{bad}:1:" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def markup_plan(tmp_path: Path) -> str:
+    """The example plan with Rich markup in its label and pending message."""
+    text = Path(PLAN).read_text(encoding="utf-8")
+    text = text.replace("Educational only - not personalised financial advice.",
+                        "Educational [beta] - [/] verify [bold]now")
+    text = text.replace("A specialist is checking this suggestion; you will see it shortly.",
+                        "Checking [red]soon[/red] [/bold]")
+    plan = tmp_path / "markup.yaml"
+    plan.write_text(text, encoding="utf-8")
+    return str(plan)
+
+
+@pytest.mark.parametrize("user_id", ["u[/]1", "u[red]1", "u[bold]1[/bold]", "u\\[x]1"])
+def test_user_ids_are_printed_verbatim_not_as_markup(user_id: str) -> None:
+    code, out, err = run("--user", json.dumps({"id": user_id}), "--confidence", "0.9",
+                         "--admitted")
+    assert code == 0, err
+    # The bucket rule shows the id as repr(): bucket('portfolio-advice', 'u[/]1').
+    assert repr(user_id) in out.replace("\n", "").replace("│", "").replace(" ", "")
+
+
+def test_input_with_markup_does_not_break_the_table() -> None:
+    code, out, err = run("--user", STAFF, "--confidence", "0.97", "--admitted",
+                         "--input", '{"task": "[/bold]"}')
+    assert code == 0, err
+    assert "task filter" in out
+
+
+def test_plan_label_and_message_are_printed_verbatim(tmp_path: Path) -> None:
+    plan = markup_plan(tmp_path)
+    shown = runner.invoke(app, ["explain", plan, "--user", '{"id": "u7"}', "--confidence",
+                                "0.9", "--phase", "full"])
+    assert shown.exit_code == 0, shown.output
+    assert "label: Educational [beta] - [/] verify [bold]now" in shown.stdout
+    held = runner.invoke(app, ["explain", plan, "--user", STAFF, "--confidence", "0.97",
+                               "--input", '{"task": "explain_allocation"}', "--admitted"])
+    assert held.exit_code == 0, held.output
+    assert "decision: hold_for_review" in held.stdout
+    assert "message: Checking [red]soon[/red] [/bold]" in held.stdout
+
+
+@pytest.mark.parametrize("option", ["--user", "--input"])
+def test_deeply_nested_json_exits_2_without_a_traceback(option: str) -> None:
+    deep = '{"id": "u1", "x": ' + "[" * 30_000 + "]" * 30_000 + "}"
+    user, extra = (deep, []) if option == "--user" else (STAFF, ["--input", deep])
+    code, out, err = run("--user", user, "--confidence", "0.5", *extra)
+    assert code == 2
+    assert f"{option} is nested too deeply" in err
+    assert "Traceback" not in out + err

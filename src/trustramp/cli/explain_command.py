@@ -14,6 +14,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from trustramp.cli.app import app
 from trustramp.decide import Explanation, Status, compile_policy
@@ -34,6 +35,9 @@ def _json_object(option: str, text: str) -> dict[str, Any]:
         value = json.loads(text)
     except json.JSONDecodeError as error:
         _fail(f"{option} is not valid JSON ({error.msg} at column {error.colno}): {text!r}")
+    except RecursionError:
+        _fail(f"{option} is nested too deeply to read; expected a JSON object of "
+              "attributes, not one hundreds of levels deep")
     if not isinstance(value, dict):
         _fail(f"{option} must be a JSON object such as '{{\"id\": \"u1\"}}', got {text!r}")
     return value
@@ -80,19 +84,23 @@ def explain(
 
 
 def _print(explanation: Explanation, console: Console) -> None:
+    # Every string here can come from the user's JSON or the plan file; as Text it is
+    # shown verbatim, where a str would be parsed as Rich markup ("[/]" raises,
+    # "[beta]" vanishes).
     decision = explanation.decision
-    table = Table(title=f"{decision.feature} · phase {decision.phase} · plan "
-                  f"{decision.version}")
+    table = Table(title=Text(f"{decision.feature} · phase {decision.phase} · plan "
+                             f"{decision.version}"))
     for column in ("stage", "rule", "result", "detail"):
         table.add_column(column, overflow="fold")
     for rule in explanation.rules:
-        result = f"[{_STYLE[rule.result]}]{rule.result}[/]"
         marker = " ◀" if rule.decisive else ""
-        table.add_row(rule.stage, rule.name + marker, result, rule.detail)
+        table.add_row(Text(rule.stage), Text(rule.name + marker),
+                      Text(rule.result, style=_STYLE[rule.result]), Text(rule.detail))
     console.print(table)
-    console.print(f"[bold]decision: {decision.action.value}[/] - {decision.reason}")
+    console.print(Text.assemble((f"decision: {decision.action.value}", "bold"),
+                                f" - {decision.reason}"))
     for name, value in (("label", decision.label), ("message", decision.message),
                         ("while pending", decision.while_pending),
                         ("decision id", decision.decision_id)):
         if value is not None:
-            console.print(f"  {name}: {value}")
+            console.print(Text(f"  {name}: {value}"))
