@@ -147,3 +147,15 @@ def test_init_unknown_scenario_is_a_usage_error(in_tmp: Path) -> None:
     assert result.exit_code == 2
     assert "chatbot" in result.stderr
     assert not (in_tmp / "trustramp.yaml").exists()
+
+
+@pytest.mark.parametrize("name", ["d[/]/plan.yaml", "p[red]x.yaml", "p[bold].yaml"])
+def test_lint_prints_a_bracketed_file_name_verbatim(in_tmp: Path, name: str) -> None:
+    text = template_text("financial-advisor").replace("until_phase: small-portfolios\n",
+                                                      "until_phase: employees\n", 1)
+    (in_tmp / name).parent.mkdir(parents=True, exist_ok=True)
+    write(in_tmp / name, text)
+    result = runner.invoke(app, ["lint", name])
+    assert result.exit_code == 1, result.output
+    assert result.stdout.lstrip().startswith(f"lint {name}")
+    assert "TR011" in result.stdout

@@ -79,7 +79,8 @@ def lint_command(
         typer.echo(f"OK {plan}: no findings")
     else:
         # The file goes in the title: a long path in every row would squeeze out the rest.
-        table = Table(title=f"lint {plan}", show_lines=True)
+        # As Text, since a str title is Rich markup and file names may hold brackets.
+        table = Table(title=Text(f"lint {plan}"), show_lines=True)
         table.add_column("line:col", no_wrap=True)
         table.add_column("rule", no_wrap=True)
         table.add_column("finding and why it matters")
