@@ -133,6 +133,19 @@ def test_bad_duration() -> None:
     assert "expected a duration such as '30m', '36h', '14d' or '2w'" in problem.message
 
 
+@pytest.mark.parametrize("duration", ["99999999999999d", "1000000000d", "9" * 400 + "w"])
+def test_duration_too_long_for_timedelta_is_a_problem_not_a_crash(duration: str) -> None:
+    [problem] = problems(broken("min_duration: 14d", f"min_duration: {duration}"))
+    assert where(problem) == (16, 83, "phases[0].success[0].min_duration")
+    assert "of at most 999999999d" in problem.message
+    assert repr(duration) in problem.message
+
+
+def test_longest_duration_timedelta_holds_is_accepted() -> None:
+    plan = parse_plan(broken("min_duration: 14d", "min_duration: 999999999d"), "plan.yaml")
+    assert plan.phases[0].success[0].min_duration.days == 999_999_999
+
+
 def test_rate_target_written_as_a_percent() -> None:
     [problem] = problems(broken("target: 0.9,", "target: 90,"))
     assert where(problem) == (16, 46, "phases[0].success[0].target")

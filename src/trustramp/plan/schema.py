@@ -59,7 +59,13 @@ def parse_duration(value: Any) -> timedelta:
     if isinstance(value, str):
         match = _DURATION.match(value)
         if match:
-            return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+            try:
+                return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+            except OverflowError:
+                raise ValueError(
+                    f"expected a duration such as '30m', '36h', '14d' or '2w' of at most "
+                    f"{timedelta.max.days}d, got {value!r}"
+                ) from None
     raise ValueError(
         f"expected a duration such as '30m', '36h', '14d' or '2w', got {value!r}"
     )
