@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from trustramp.cli import app
 from trustramp.store import head_revision
+from trustramp.store.models import VERSION_TABLE
 
 runner = CliRunner()
 
@@ -61,3 +63,32 @@ def test_bad_url_is_one_clear_line_and_exit_code_2(url: str, message: str) -> No
     assert message in lines[0]
     assert "Traceback" not in result.output
     assert "secret" not in result.output
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_a_database_from_a_newer_trustramp_is_one_line_and_exit_code_2(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    url = (
+        f"sqlite:///{tmp_path / 'newer.db'}"
+        if backend == "sqlite"
+        else request.getfixturevalue("fresh_postgres_url")
+    )
+    assert runner.invoke(app, ["db", "upgrade", "--database", url]).exit_code == 0
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(f"UPDATE {VERSION_TABLE} SET version_num = 'r0099'")
+    engine.dispose()
+    result = runner.invoke(app, ["db", "upgrade", "--database", url])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "Traceback" not in result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("error: the database ")
+    assert lines[0].endswith(
+        f"is at schema revision r0099, newer than this trustramp knows (head {head_revision()}): "
+        "upgrade trustramp"
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 from pathlib import Path
 
@@ -152,3 +153,33 @@ def test_upgrades_of_different_databases_in_threads_do_not_mix(tmp_path: Path) -
                 VERSION_TABLE,
             }
         engine.dispose()
+
+
+@pytest.fixture
+def newer_url(empty_url: str) -> str:
+    """A database migrated, then stamped by an imagined newer trustramp (r0099)."""
+    upgrade(empty_url)
+    engine = sa.create_engine(empty_url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(f"UPDATE {VERSION_TABLE} SET version_num = 'r0099'")
+    engine.dispose()
+    return empty_url
+
+
+NEWER = (
+    "is at schema revision r0099, newer than this trustramp knows "
+    f"(head {head_revision()}): upgrade trustramp"
+)
+
+
+def test_a_database_from_a_newer_trustramp_is_refused_with_a_store_error(newer_url: str) -> None:
+    with pytest.raises(StoreError, match=re.escape(NEWER)):
+        open_store(newer_url)
+    with pytest.raises(StoreError, match=re.escape(NEWER)):
+        upgrade(newer_url)
+    engine = sa.create_engine(newer_url)
+    with engine.connect() as connection:  # refused, not "downgraded" or overwritten
+        assert connection.exec_driver_sql(f"SELECT version_num FROM {VERSION_TABLE}").scalar() == (
+            "r0099"
+        )
+    engine.dispose()

@@ -18,6 +18,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -30,6 +31,7 @@ from trustramp.store.database import (
     store_error,
 )
 from trustramp.store.models import VERSION_TABLE
+from trustramp.store.records import StoreError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Alembic's ``context`` is a module-level proxy: two upgrades running in threads at
@@ -64,6 +66,28 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
+def check_known_revision(revision: str | None, url: str) -> None:
+    """StoreError when a database is at a revision the packaged migrations do not know.
+
+    Such a database was migrated by a newer trustramp; this one can neither
+    migrate it nor trust its tables.
+
+    Example:
+        >>> check_known_revision(head_revision(), "sqlite://")
+        >>> check_known_revision("r0099", "sqlite://")
+        Traceback (most recent call last):
+        ...
+        trustramp.store.records.StoreError: the database sqlite:// is at schema revision r0099, ...
+    """
+    script = ScriptDirectory.from_config(alembic_config())
+    if revision is None or revision in {known.revision for known in script.walk_revisions()}:
+        return
+    raise StoreError(
+        f"the database {url} is at schema revision {revision}, newer than this trustramp "
+        f"knows (head {script.get_current_head()}): upgrade trustramp"
+    )
+
+
 def current_revision(connection: Connection) -> str | None:
     """The revision a database is at (None: never migrated)."""
     context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
@@ -80,10 +104,13 @@ def upgrade_engine(engine: Engine) -> UpgradeResult:
                 if engine.dialect.name == "postgresql":
                     connection.execute(select(func.pg_advisory_xact_lock(lock_key("migrate"))))
                 before = current_revision(connection)
+                check_known_revision(before, url)
                 command.upgrade(alembic_config(connection), "head")
                 after = current_revision(connection)
     except SQLAlchemyError as exc:
         raise store_error(exc, url, "upgrade the schema") from None
+    except CommandError as exc:  # Alembic's own complaint, e.g. a broken revision chain
+        raise StoreError(f"could not upgrade the schema on database {url}: {exc}") from None
     return UpgradeResult(url=url, before=before, after=after)
 
 
@@ -91,7 +118,8 @@ def upgrade(url: str) -> UpgradeResult:
     """Migrate the database at ``url`` to the newest schema; a no-op when it is there.
 
     Raises ValueError for a malformed or unsupported URL and StoreError when the
-    database cannot be reached or refuses the migration.
+    database cannot be reached, refuses the migration, or is at a revision newer
+    than this trustramp knows.
 
     Example:
         >>> upgrade("sqlite://").after == head_revision()

@@ -5,7 +5,12 @@ from __future__ import annotations
 from sqlalchemy.exc import SQLAlchemyError
 
 from trustramp.store.database import default_database_url, store_error
-from trustramp.store.migrate import current_revision, head_revision, upgrade_engine
+from trustramp.store.migrate import (
+    check_known_revision,
+    current_revision,
+    head_revision,
+    upgrade_engine,
+)
 from trustramp.store.protocol import Store
 from trustramp.store.records import StoreError
 from trustramp.store.sql import SqlStore
@@ -17,7 +22,8 @@ def open_store(url: str | None = None) -> Store:
     A SQLite database is created and migrated to the current schema on the spot.
     A PostgreSQL database must already be at the current schema: it is shared by
     several processes, so migrating it is an explicit step
-    (``trustramp db upgrade --database URL``) and a StoreError says so.
+    (``trustramp db upgrade --database URL``) and a StoreError says so. A
+    database migrated by a newer trustramp is refused (StoreError) on both.
 
     Example:
         >>> store = open_store("sqlite://")
@@ -34,6 +40,11 @@ def open_store(url: str | None = None) -> Store:
     head = head_revision()
     if current == head:
         return store
+    try:
+        check_known_revision(current, store.url)
+    except StoreError:
+        store.close()
+        raise
     if store.engine.dialect.name == "sqlite":
         try:
             upgrade_engine(store.engine)
