@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    NotSupportedError,
+    ProgrammingError,
+    StatementError,
+)
 from sqlalchemy.pool import StaticPool
 
 from trustramp.store.records import StoreError
@@ -27,6 +35,10 @@ IMMEDIATE = "trustramp_immediate"
 """Execution option: on SQLite, begin the transaction with ``BEGIN IMMEDIATE``."""
 
 _SUPPORTED = ("sqlite", "postgresql")
+# The database (or the driver binding a parameter) refused the statement's data;
+# OperationalError, InterfaceError and InternalError are about the connection or
+# the server, not the rows sent.
+_REJECTIONS = (DataError, IntegrityError, ProgrammingError, NotSupportedError)
 
 
 def default_database_url() -> str:
@@ -132,7 +144,11 @@ def store_error(exc: BaseException, url: URL | str, doing: str) -> StoreError:
     reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
     if len(reason) > 300:
         reason = reason[:297] + "..."
-    return StoreError(f"could not {doing} on database {safe_url(url)}: {reason}")
+    return StoreError(
+        f"could not {doing} on database {safe_url(url)}: {reason}",
+        rejected=isinstance(exc, _REJECTIONS)
+        or (isinstance(exc, StatementError) and not isinstance(exc, DBAPIError)),
+    )
 
 
 def on_fork_in_child(method: Callable[[], None]) -> None:

@@ -20,8 +20,20 @@ class StoreError(RuntimeError):
     """The database could not be reached, is not migrated, or refused an operation.
 
     The message is one line meant for a person: what failed, on which database
-    (password hidden), and what to do.
+    (password hidden), and what to do. ``rejected`` is True when the database
+    answered and refused the data itself (a constraint, a value it cannot
+    store): sending the same data again fails again, a subset without the
+    offending row may succeed. False means the database could not be used (an
+    outage, a lock timeout), whatever the data.
+
+    Example:
+        >>> StoreError("could not write events on database sqlite://: ...").rejected
+        False
     """
+
+    def __init__(self, message: str, *, rejected: bool = False) -> None:
+        super().__init__(message)
+        self.rejected = rejected
 
 
 class FeatureStatus(StrEnum):

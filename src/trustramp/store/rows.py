@@ -2,7 +2,8 @@
 
 Column names equal field names, so a conversion is a dict of the fields; the
 checks catch, before any SQL runs, what a database would reject later (naive
-timestamps, attributes that are not JSON, NaN) and name the event that is wrong.
+timestamps, attributes that are not JSON, NaN, NUL characters) and name the event
+and the field that is wrong.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from trustramp.events import Event, ExposureEvent, OutcomeEvent, OutcomeKind, Ou
 from trustramp.store.records import AuditRecord, FeatureState, FeatureStatus, require_aware
 
 EventType = type[ExposureEvent] | type[OutputEvent] | type[OutcomeEvent]
+# PostgreSQL stores neither "\x00" in text nor "\u0000" in JSONB; SQLite would, so
+# both refuse it here and a store's contents do not depend on its dialect.
+_NUL_REASON = "which PostgreSQL cannot store; remove it or encode the value"
 _FIELDS: dict[EventType, tuple[str, ...]] = {
     kind: tuple(f.name for f in fields(kind)) for kind in (ExposureEvent, OutputEvent, OutcomeEvent)
 }
@@ -47,21 +51,49 @@ def _check_event(event: Event, where: str) -> None:
     if not event.feature:
         raise ValueError(f"{where}: feature must be a non-empty feature key")
     require_aware(event.ts, f"{where}: ts")
+    for name in _FIELDS[type(event)]:
+        value = getattr(event, name)
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError(f"{where}: {name} contains a NUL character (\\x00), {_NUL_REASON}")
     if isinstance(event, OutputEvent):
         if event.confidence is not None and not math.isfinite(event.confidence):
             raise ValueError(f"{where}: confidence={event.confidence} must be finite or None")
         try:
-            json.dumps(event.input_attributes, allow_nan=False)
+            document = json.dumps(event.input_attributes, allow_nan=False)
         except (TypeError, ValueError) as exc:
             raise ValueError(
                 f"{where}: input_attributes must be JSON (str, number, bool, None, "
                 f"lists and dicts of them, no NaN): {exc}"
             ) from None
+        # json.dumps escapes every NUL as \u0000: walk the document only when it may hold one.
+        nul = _nul_path(event.input_attributes) if "\\u0000" in document else None
+        if nul is not None:
+            raise ValueError(f"{where}: {nul} contains a NUL character (\\x00), {_NUL_REASON}")
     if isinstance(event, OutcomeEvent):
         try:
             OutcomeKind(event.kind)
         except ValueError:
             raise ValueError(f"{where}: kind={event.kind!r} is not an OutcomeKind") from None
+
+
+def _nul_path(document: object, path: str = "input_attributes") -> str | None:
+    """The path of the first key or string holding a NUL in a JSON document, or None."""
+    # An explicit stack, not recursion: json.dumps accepted the document, and a
+    # deeply nested one must not turn into a RecursionError here.
+    stack: list[tuple[str, object]] = [(path, document)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return where
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(key, str) and "\x00" in key:
+                    return f"{where} key {key!r}"
+                stack.append((f"{where}[{key!r}]", item))
+        elif isinstance(value, list | tuple):
+            stack.extend((f"{where}[{index}]", item) for index, item in enumerate(value))
+    return None
 
 
 def exposure_from(row: Mapping[Any, Any]) -> ExposureEvent:

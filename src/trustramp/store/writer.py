@@ -5,7 +5,8 @@ thread takes events off in batches and writes them to the store. The queue is
 bounded: when the store cannot keep up, new events are dropped and counted
 (a warning is logged once) rather than slowing the app or growing memory.
 Failed writes are retried a bounded number of times; the store's writes are
-idempotent, so a retry after a partial failure duplicates nothing. Events still
+idempotent, so a retry after a partial failure duplicates nothing. A batch the
+database refuses for its data is bisected instead, so a bad event fails alone. Events still
 queued are written when the interpreter exits (``atexit``).
 """
 
@@ -21,8 +22,10 @@ from collections.abc import Sequence
 from trustramp.events import Event
 from trustramp.store.database import on_fork_in_child
 from trustramp.store.protocol import Store
+from trustramp.store.records import StoreError
 
 logger = logging.getLogger(__name__)
+_POLL = 0.1  # seconds between checks that the writer thread still runs
 
 
 class _Marker:
@@ -40,8 +43,13 @@ class EventWriter:
     store; ``flush``/``close`` return once every event submitted before them is
     counted in ``written`` or ``failed``; every submitted event ends up in exactly
     one of ``written``, ``dropped`` and ``failed``. An invalid event (naive
-    timestamp, attributes that are not JSON) fails alone, not with its batch.
-    Events submitted from another thread while ``close`` runs may be lost.
+    timestamp, attributes that are not JSON, a NUL character) or one the database
+    refuses (a constraint, a value it cannot store) fails alone, not with its
+    batch: a refused batch is split in halves until the refused events are found.
+    Only a failure of the database itself (an outage) fails a whole batch, after
+    ``max_retries`` retries. No call blocks forever with a timeout given, even
+    after a ``close`` that timed out. Events submitted from another thread while
+    ``close`` runs may be lost.
 
     Example:
         >>> from trustramp.events import ExposureEvent
@@ -142,12 +150,28 @@ class EventWriter:
         """Wait until every event submitted before this call is written or given up.
 
         Returns False when ``timeout`` seconds passed first (the events stay queued).
+        After :meth:`close` it waits, at most ``timeout`` seconds, for the writer
+        thread to finish what ``close`` left it.
         """
-        if not self._thread.is_alive():
-            return self._queue.empty()
+        if self._closed or not self._thread.is_alive():
+            self._thread.join(timeout)
+            return not self._thread.is_alive() and self._queue.empty()
         marker = _Marker()
         self._queue.put(marker)
-        return marker.reached.wait(timeout)
+        return self._wait(marker, timeout)
+
+    def _wait(self, marker: _Marker, timeout: float | None) -> bool:
+        # A close racing this flush may queue its stop marker ahead of ours; the
+        # thread then ends without reaching it, so watch the thread, not only the marker.
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = _POLL if deadline is None else min(_POLL, deadline - time.monotonic())
+            if marker.reached.wait(max(0.0, left)):
+                return True
+            if not self._thread.is_alive():
+                return marker.reached.is_set()
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
 
     def close(self, timeout: float | None = 10.0) -> bool:
         """Stop accepting events, write the queued ones, and stop the thread.
@@ -157,7 +181,8 @@ class EventWriter:
         """
         atexit.unregister(self.close)
         if self._closed:
-            return not self._thread.is_alive()
+            self._thread.join(timeout)
+            return not self._thread.is_alive() and self._queue.empty()
         self._closed = True
         marker = _Marker(stop=True)
         self._queue.put(marker)
@@ -193,16 +218,10 @@ class EventWriter:
         for attempt in range(self._max_retries + 1):
             try:
                 self._store.write(batch)
-            except ValueError as exc:
-                # An invalid event fails every retry: isolate it so its batch survives.
-                if len(batch) == 1:
-                    logger.error("trustramp dropped an event the store rejected: %s", exc)
-                    self._count(failed=1)
-                else:
-                    for event in batch:
-                        self._write([event])
-                return
-            except Exception:
+            except Exception as exc:
+                if isinstance(exc, ValueError) or (isinstance(exc, StoreError) and exc.rejected):
+                    self._isolate(batch, exc)
+                    return
                 if attempt < self._max_retries:
                     time.sleep(self._retry_delay * 2**attempt)
                     continue
@@ -215,6 +234,17 @@ class EventWriter:
                 return
             self._count(written=len(batch))
             return
+
+    def _isolate(self, batch: Sequence[Event], exc: Exception) -> None:
+        # The data itself was refused, and would be on every retry: bisect so only
+        # the offending events fail, in about 2 * bad * log2(len(batch)) writes.
+        if len(batch) == 1:
+            logger.error("trustramp dropped an event the store rejected: %s", exc)
+            self._count(failed=1)
+            return
+        middle = len(batch) // 2
+        self._write(batch[:middle])
+        self._write(batch[middle:])
 
     def _count(self, written: int = 0, failed: int = 0) -> None:
         with self._counts_lock:

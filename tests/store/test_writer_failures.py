@@ -1,0 +1,170 @@
+"""EventWriter under failure: refused events fail alone, outages fail their batch, nothing hangs."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from trustramp.events import Event, ExposureEvent, OutcomeEvent, OutcomeKind, OutputEvent
+from trustramp.store import EventWriter, SqlStore, open_store
+from trustramp.store.rows import event_rows
+
+
+def exposure(i: int) -> ExposureEvent:
+    return ExposureEvent("advice", "1", f"u{i}", True, "beta", "in segment")
+
+
+class CountingStore(SqlStore):
+    """A real store that counts the writes it is asked to do."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.calls = 0
+
+    def write(self, events: Sequence[Event]) -> None:
+        self.calls += 1
+        super().write(events)
+
+
+class GatedStore(SqlStore):
+    """A real store whose writes wait until the test opens the gate: a slow database."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.entered = threading.Event()
+        self.gate = threading.Event()
+
+    def write(self, events: Sequence[Event]) -> None:
+        self.entered.set()
+        self.gate.wait()
+        super().write(events)
+
+
+@pytest.fixture
+def migrated_url(store_url: str) -> str:
+    open_store(store_url).close()  # SQLite: create the schema; PostgreSQL: already there
+    return store_url
+
+
+def test_nul_characters_fail_alone_on_both_backends(
+    store: SqlStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    writer = EventWriter(store, flush_interval=5.0)  # one batch: all seven arrive first
+    good = [exposure(i) for i in range(5)]
+    bad_comment = OutcomeEvent("d1", "advice", OutcomeKind.FEEDBACK, False, comment="bad\x00")
+    bad_attributes = OutputEvent(
+        "d2", "advice", "1", "u1", "beta", "show", "r", 0.9, False, None, {"q": "a\u0000b"}
+    )
+    batch: list[Event] = [*good[:3], bad_comment, *good[3:], bad_attributes]
+    with caplog.at_level(logging.ERROR, logger="trustramp.store.writer"):
+        for event in batch:
+            assert writer.submit(event)
+        assert writer.flush(timeout=30)
+    assert (writer.written, writer.failed) == (5, 2)
+    assert sorted(e.unit_id for e in store.exposures("advice")) == ["u0", "u1", "u2", "u3", "u4"]
+    assert store.outputs("advice") == []
+    assert store.outcomes("advice") == []
+    messages = "\n".join(r.getMessage() for r in caplog.records)
+    assert "comment contains a NUL character" in messages
+    assert "input_attributes['q'] contains a NUL character" in messages
+    writer.close()
+
+
+@pytest.mark.parametrize(
+    ("attributes", "path"),
+    [
+        ({"task": "ok", "deep": [1, {"x": "a\x00"}]}, "input_attributes['deep'][1]['x']"),
+        ({"ok": {"k\x00": 1}}, "input_attributes['ok'] key 'k\\x00'"),
+    ],
+)
+def test_a_nul_is_named_by_its_path_in_the_attributes(
+    attributes: dict[str, Any], path: str
+) -> None:
+    event = OutputEvent("d", "advice", "1", "u", None, "show", "r", 0.5, False, None, attributes)
+    with pytest.raises(ValueError, match=re.escape(f"): {path} contains a NUL character")):
+        event_rows([event])
+
+
+def test_a_literal_backslash_u0000_is_not_a_nul() -> None:
+    # The JSON pre-check looks for the escape \u0000; six ordinary characters must pass.
+    event = OutputEvent(
+        "d", "advice", "1", "u", None, "show", "r", 0.5, False, None, {"q": "\\u0000"}
+    )
+    assert len(event_rows([event])[OutputEvent]) == 1
+
+
+def test_an_event_the_database_refuses_fails_alone_by_bisection(
+    migrated_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # unit_id=None passes the checks before SQL and is refused by the NOT NULL
+    # constraint on both dialects: a per-event failure surfacing as a StoreError.
+    refused = ExposureEvent("advice", "1", None, True, "beta", "r")  # type: ignore[arg-type]
+    assert len(event_rows([refused])[ExposureEvent]) == 1
+    store = CountingStore(migrated_url)
+    writer = EventWriter(store, batch_size=100, flush_interval=5.0, retry_delay=0.001)
+    events: list[ExposureEvent] = [exposure(i) for i in range(64)]
+    events[10] = refused
+    events[50] = ExposureEvent("advice", "1", None, True, "beta", "r")  # type: ignore[arg-type]
+    with caplog.at_level(logging.ERROR, logger="trustramp.store.writer"):
+        for event in events:
+            writer.submit(event)
+        assert writer.flush(timeout=30)
+    assert (writer.written, writer.failed) == (62, 2)
+    assert len(store.exposures("advice")) == 62
+    # Bisection, not one write per event and not retries of the same data:
+    # two refused events in 64 cost at most 1 + 2 * 2 * log2(64) writes.
+    assert store.calls <= 1 + 2 * 2 * 6
+    refusals = [r for r in caplog.records if "store rejected" in r.getMessage()]
+    assert len(refusals) == 2
+    assert all("could not write events" in r.getMessage() for r in refusals)
+    writer.close()
+    store.close()
+
+
+def test_an_outage_fails_the_whole_batch_after_retries_without_bisecting() -> None:
+    # Nothing listens on port 1: a real connection failure, not the data's fault.
+    down = CountingStore("postgresql+psycopg://u@127.0.0.1:1/db")
+    writer = EventWriter(down, batch_size=100, flush_interval=5.0, max_retries=1, retry_delay=0)
+    for i in range(10):
+        writer.submit(exposure(i))
+    assert writer.flush(timeout=60)
+    assert (writer.written, writer.failed, down.calls) == (0, 10, 2)
+    writer.close()
+    down.close()
+
+
+def test_flush_after_a_timed_out_close_returns_instead_of_hanging(migrated_url: str) -> None:
+    store = GatedStore(migrated_url)
+    writer = EventWriter(store, flush_interval=0)
+    writer.submit(exposure(0))
+    assert store.entered.wait(10)  # the writer thread is stuck inside write()
+    assert writer.close(timeout=0.5) is False
+    results: list[tuple[bool, float]] = []
+
+    def flush(timeout: float | None) -> None:
+        start = time.monotonic()
+        results.append((writer.flush(timeout), time.monotonic() - start))
+
+    bounded = threading.Thread(target=flush, args=(1.0,), daemon=True)
+    bounded.start()
+    bounded.join(10)
+    assert not bounded.is_alive(), "flush(timeout=1) hung after a timed-out close"
+    flushed, waited = results.pop()
+    assert flushed is False  # the event is still being written
+    assert waited >= 1.0  # it did wait for the thread, up to its timeout
+    unbounded = threading.Thread(target=flush, args=(None,), daemon=True)
+    unbounded.start()
+    store.gate.set()
+    unbounded.join(10)
+    assert not unbounded.is_alive(), "flush() hung although the writer thread finished"
+    assert results.pop()[0] is True
+    assert (writer.written, writer.failed) == (1, 0)
+    assert writer.close() is True
+    assert len(store.exposures("advice")) == 1
+    store.close()
