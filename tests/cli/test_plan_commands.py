@@ -159,3 +159,21 @@ def test_lint_prints_a_bracketed_file_name_verbatim(in_tmp: Path, name: str) -> 
     assert result.exit_code == 1, result.output
     assert result.stdout.lstrip().startswith(f"lint {name}")
     assert "TR011" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "message"),
+    [
+        ("a: " + "[" * 5_000 + "]" * 5_000 + "\n", "1:103", "nesting deeper than 100 levels"),
+        ("".join(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}' if i else 'x'] * 10)}]\n"
+                 for i in range(8)), "5:45", "the alias *a3 expands the plan past"),
+    ],
+)
+def test_validate_reports_a_runaway_plan_with_its_place(
+    in_tmp: Path, text: str, where: str, message: str,
+) -> None:
+    write(in_tmp / "plan.yaml", text)
+    result = runner.invoke(app, ["validate", "plan.yaml"])
+    assert result.exit_code == 1
+    assert f"plan.yaml:{where}: (plan): {message}" in result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit)

@@ -3,7 +3,9 @@
 PyYAML's ``safe_load`` forgets where things were and silently keeps the last of
 two duplicate keys; a plan file needs both: positions so that every error points
 at its line, and duplicate keys rejected because a second ``threshold:`` that
-quietly wins is how a guardrail gets lost in review.
+quietly wins is how a guardrail gets lost in review. Documents nested deeper
+than ``MAX_DEPTH`` or expanding (through aliases) past ``MAX_VALUES`` values are
+refused at the place that crosses the limit (see trustramp.plan.bounded_yaml).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from trustramp.plan.bounded_yaml import BoundedLoader, YamlLimitError
 from trustramp.plan.errors import FieldPath, PlanError, PlanProblem, format_path
 
 Mark = tuple[int, int]
@@ -76,7 +79,7 @@ def read_yaml(text: str, source: str) -> tuple[dict[str, Any], Positions]:
     trustramp.plan.errors.PlanError: p.yaml:2:1: a: duplicate key 'a' ...
     """
     try:
-        loader = yaml.SafeLoader(text)
+        loader = BoundedLoader(text)
     except yaml.reader.ReaderError as error:  # the reader checks the first chunk at once
         raise PlanError([_reader_problem(error, text, source)]) from None
     try:
@@ -84,6 +87,9 @@ def read_yaml(text: str, source: str) -> tuple[dict[str, Any], Positions]:
             root = loader.get_single_node()
         except yaml.reader.ReaderError as error:
             raise PlanError([_reader_problem(error, text, source)]) from None
+        except YamlLimitError as error:
+            raise PlanError([PlanProblem(source, error.line, error.column, "(plan)",
+                                         error.reason)]) from None
         except yaml.MarkedYAMLError as error:
             raise PlanError([_syntax_problem(error, text, source)]) from None
         except yaml.YAMLError as error:
