@@ -122,3 +122,22 @@ def test_misuse_is_refused_with_a_reason(store: SqlStore) -> None:
         store.state_transaction("advice") as tx2,
     ):
         tx2.append_audit(AuditRecord("advice", "ana", "sign", after={"at": object()}))
+
+
+def test_a_nul_in_state_or_audit_is_refused_alike_on_both_backends(store: SqlStore) -> None:
+    # PostgreSQL cannot store NUL, SQLite can: both refuse it before SQL runs.
+    with pytest.raises(
+        ValueError, match=r"FeatureState of feature 'advice': reason contains a NUL"
+    ):
+        store.set_state(
+            FeatureState("advice", "1", "beta", reason="a\x00b"), actor="ana", action="start"
+        )
+    with pytest.raises(ValueError, match=r"AuditRecord of feature 'advice': actor contains a NUL"):
+        store.set_state(FeatureState("advice", "1", "beta"), actor="an\x00a", action="start")
+    with (
+        pytest.raises(ValueError, match=r"after\['note'\]\[0\] contains a NUL"),
+        store.state_transaction("advice") as tx,
+    ):
+        tx.append_audit(AuditRecord("advice", "ana", "note", after={"note": ["x\x00"]}))
+    assert store.get_state("advice") is None
+    assert store.audit_log("advice") == []

@@ -51,10 +51,7 @@ def _check_event(event: Event, where: str) -> None:
     if not event.feature:
         raise ValueError(f"{where}: feature must be a non-empty feature key")
     require_aware(event.ts, f"{where}: ts")
-    for name in _FIELDS[type(event)]:
-        value = getattr(event, name)
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError(f"{where}: {name} contains a NUL character (\\x00), {_NUL_REASON}")
+    _refuse_nul_text({name: getattr(event, name) for name in _FIELDS[type(event)]}, where)
     if isinstance(event, OutputEvent):
         if event.confidence is not None and not math.isfinite(event.confidence):
             raise ValueError(f"{where}: confidence={event.confidence} must be finite or None")
@@ -65,10 +62,7 @@ def _check_event(event: Event, where: str) -> None:
                 f"{where}: input_attributes must be JSON (str, number, bool, None, "
                 f"lists and dicts of them, no NaN): {exc}"
             ) from None
-        # json.dumps escapes every NUL as \u0000: walk the document only when it may hold one.
-        nul = _nul_path(event.input_attributes) if "\\u0000" in document else None
-        if nul is not None:
-            raise ValueError(f"{where}: {nul} contains a NUL character (\\x00), {_NUL_REASON}")
+        _refuse_nul_json(event.input_attributes, document, "input_attributes", where)
     if isinstance(event, OutcomeEvent):
         try:
             OutcomeKind(event.kind)
@@ -76,7 +70,20 @@ def _check_event(event: Event, where: str) -> None:
             raise ValueError(f"{where}: kind={event.kind!r} is not an OutcomeKind") from None
 
 
-def _nul_path(document: object, path: str = "input_attributes") -> str | None:
+def _refuse_nul_text(row: Mapping[str, Any], where: str) -> None:
+    for name, value in row.items():
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError(f"{where}: {name} contains a NUL character (\\x00), {_NUL_REASON}")
+
+
+def _refuse_nul_json(value: object, dumped: str, path: str, where: str) -> None:
+    # json.dumps escapes every NUL as \u0000: walk the document only when it may hold one.
+    nul = _nul_path(value, path) if "\\u0000" in dumped else None
+    if nul is not None:
+        raise ValueError(f"{where}: {nul} contains a NUL character (\\x00), {_NUL_REASON}")
+
+
+def _nul_path(document: object, path: str) -> str | None:
     """The path of the first key or string holding a NUL in a JSON document, or None."""
     # An explicit stack, not recursion: json.dumps accepted the document, and a
     # deeply nested one must not turn into a RecursionError here.
@@ -109,7 +116,9 @@ def outcome_from(row: Mapping[Any, Any]) -> OutcomeEvent:
 
 
 def state_row(state: FeatureState) -> dict[str, Any]:
-    return {**state.to_json(), "updated_at": state.updated_at}
+    row = {**state.to_json(), "updated_at": state.updated_at}
+    _refuse_nul_text(row, f"FeatureState of feature {state.feature!r}")
+    return row
 
 
 def state_from(row: Mapping[Any, Any]) -> FeatureState:
@@ -117,14 +126,18 @@ def state_from(row: Mapping[Any, Any]) -> FeatureState:
 
 
 def audit_row(record: AuditRecord) -> dict[str, Any]:
+    where = f"AuditRecord of feature {record.feature!r}"
     for name in ("before", "after"):
         try:
-            json.dumps(getattr(record, name), allow_nan=False)
+            document = json.dumps(getattr(record, name), allow_nan=False)
         except (TypeError, ValueError) as exc:
             raise ValueError(
                 f"AuditRecord.{name} of feature {record.feature!r} must be JSON: {exc}"
             ) from None
-    return {f.name: getattr(record, f.name) for f in fields(AuditRecord)}
+        _refuse_nul_json(getattr(record, name), document, name, where)
+    row = {f.name: getattr(record, f.name) for f in fields(AuditRecord)}
+    _refuse_nul_text(row, where)
+    return row
 
 
 def audit_from(row: Mapping[Any, Any]) -> AuditRecord:
