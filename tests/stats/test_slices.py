@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -157,6 +158,35 @@ def test_clopper_pearson_covers_at_least_its_level() -> None:
     columns, correct, _ = _inputs(rng, 800, planted=True)
     for found in find_error_slices(columns, correct).tested:
         assert found.error_interval[0] <= found.error_rate <= found.error_interval[1]
+
+
+@pytest.mark.parametrize(
+    ("successes", "trials", "level", "message"),
+    [
+        ([3, -1], [10, 10], 0.95, "successes must be finite counts >= 0, got -1 at index 1"),
+        ([3, 1], [10, -4], 0.95, "trials must be finite counts >= 0, got -4 at index 1"),
+        ([3.0, math.nan], [10, 10], 0.95, "successes must be finite counts >= 0, got nan"),
+        ([3, 1], [10, math.inf], 0.95, "trials must be finite counts >= 0, got inf"),
+        ([3, 11], [10, 10], 0.95, "successes must be <= trials, got 11 successes of 10"),
+        ([3], [10], 1.0, "level must be in (0, 1), got 1.0"),
+        ([3], [10], math.nan, "level must be in (0, 1), got nan"),
+        (["3"], [10], 0.95, "successes must be numeric counts"),
+    ],
+)
+def test_clopper_pearson_refuses_counts_it_would_turn_into_nan(
+    successes: list[object], trials: list[object], level: float, message: str,
+) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        clopper_pearson(np.array(successes), np.array(trials), level)
+
+
+def test_clopper_pearson_accepts_the_edges() -> None:
+    lower, upper = clopper_pearson(np.array([0, 10, 0]), np.array([10, 10, 0]), 0.95)
+    assert lower[0] == 0.0
+    assert upper[1] == 1.0
+    assert (lower[2], upper[2]) == (0.0, 1.0)  # no trials: the whole interval
+    assert not np.isnan(upper[:2]).any()
+    assert not np.isnan(lower[:2]).any()
 
 
 def test_missing_values_are_their_own_slice() -> None:

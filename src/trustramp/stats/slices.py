@@ -124,9 +124,27 @@ def clopper_pearson(
     >>> lower, upper = clopper_pearson(np.array([0, 5]), np.array([10, 10]), 0.95)
     >>> round(float(upper[0]), 4), round(float(lower[1]), 4)
     (0.3085, 0.1871)
+
+    Raises ValueError for a level outside (0, 1), counts that are negative or not
+    finite, or more successes than trials: scipy would return NaN for those.
     """
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    k, n = np.broadcast_arrays(np.asarray(successes), np.asarray(trials))
+    for name, counts in (("successes", k), ("trials", n)):
+        if counts.dtype.kind not in "iuf":
+            raise ValueError(f"{name} must be numeric counts, got dtype {counts.dtype}")
+        bad = ~np.isfinite(counts) | (counts < 0)
+        if bad.any():
+            at = int(np.argmax(bad.ravel()))
+            raise ValueError(f"{name} must be finite counts >= 0, got "
+                             f"{counts.ravel()[at].item()!r} at index {at}")
+    over = k > n
+    if over.any():
+        at = int(np.argmax(over.ravel()))
+        raise ValueError(f"successes must be <= trials, got {k.ravel()[at].item()!r} "
+                         f"successes of {n.ravel()[at].item()!r} trials at index {at}")
     tail = (1.0 - level) / 2
-    k, n = np.asarray(successes), np.asarray(trials)
     with np.errstate(invalid="ignore", divide="ignore"):
         lower = np.where(k > 0, stats.beta.ppf(tail, k, n - k + 1), 0.0)
         upper = np.where(k < n, stats.beta.ppf(1 - tail, k + 1, n - k), 1.0)
