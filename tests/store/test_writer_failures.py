@@ -120,9 +120,13 @@ def test_an_event_the_database_refuses_fails_alone_by_bisection(
     # Bisection, not one write per event and not retries of the same data:
     # two refused events in 64 cost at most 1 + 2 * 2 * log2(64) writes.
     assert store.calls <= 1 + 2 * 2 * 6
-    refusals = [r for r in caplog.records if "store rejected" in r.getMessage()]
+    refusals = sorted(r.getMessage() for r in caplog.records if "store rejected" in r.getMessage())
     assert len(refusals) == 2
-    assert all("could not write events" in r.getMessage() for r in refusals)
+    assert all("could not write events" in message for message in refusals)
+    # Each log line names the refused event, which the database's message does not.
+    for refused_event in (events[10], events[50]):
+        name = f"dropped ExposureEvent {refused_event.event_id!r}, which"
+        assert sum(name in message for message in refusals) == 1
     writer.close()
     store.close()
 

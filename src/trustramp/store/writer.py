@@ -239,7 +239,13 @@ class EventWriter:
         # The data itself was refused, and would be on every retry: bisect so only
         # the offending events fail, in about 2 * bad * log2(len(batch)) writes.
         if len(batch) == 1:
-            logger.error("trustramp dropped an event the store rejected: %s", exc)
+            event = batch[0]
+            logger.error(
+                "trustramp dropped %s %r, which the store rejected: %s",
+                type(event).__name__,
+                event.event_id,
+                exc,
+            )
             self._count(failed=1)
             return
         middle = len(batch) // 2
