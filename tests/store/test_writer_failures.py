@@ -149,6 +149,7 @@ def test_flush_after_a_timed_out_close_returns_instead_of_hanging(migrated_url: 
     writer.submit(exposure(0))
     assert store.entered.wait(10)  # the writer thread is stuck inside write()
     assert writer.close(timeout=0.5) is False
+    assert writer.close(timeout=0.1) is False  # again: waits its timeout, then says so
     results: list[tuple[bool, float]] = []
 
     def flush(timeout: float | None) -> None:

@@ -6,8 +6,8 @@ bounded: when the store cannot keep up, new events are dropped and counted
 (a warning is logged once) rather than slowing the app or growing memory.
 Failed writes are retried a bounded number of times; the store's writes are
 idempotent, so a retry after a partial failure duplicates nothing. A batch the
-database refuses for its data is bisected instead, so a bad event fails alone. Events still
-queued are written when the interpreter exits (``atexit``).
+database refuses for its data is bisected instead, so a bad event fails alone.
+Events still queued are written when the interpreter exits (``atexit``).
 """
 
 from __future__ import annotations
