@@ -225,6 +225,11 @@ def cusum_average_run_length(p0: float, p1: float, h: float, p: float, start: fl
     from ``start = 0`` the worst-case (Lorden) delay. ``h`` and ``start`` are in
     log-likelihood units and are rounded to the lattice the detector runs on.
 
+    Raises ValueError unless h is finite and at least half a lattice step, and when
+    the chain would exceed 20,000,000 banded-matrix cells (states x (up + down + 1),
+    about 160 MB), so h = 1e9 is refused instead of exhausting memory. For 0.92 -> 0.87
+    the bound allows h up to about 1,100, a false-alarm interval far beyond any rollout.
+
     Example:
         >>> d = calibrate_cusum(0.92, 0.87, 500)
         >>> cusum_average_run_length(0.92, 0.87, d.h, 0.92) == d.false_alarm_interval
@@ -233,8 +238,23 @@ def cusum_average_run_length(p0: float, p1: float, h: float, p: float, start: fl
     check_rates(p0, p1)
     if not 0 <= p <= 1:
         raise ValueError(f"p must be a success rate in [0, 1], got {p!r}")
+    if isinstance(h, bool) or not (isinstance(h, Real) and math.isfinite(h) and h > 0):
+        raise ValueError(f"h must be a finite threshold > 0 in log-likelihood units, got {h!r}")
     base = CusumLattice.for_rates(p0, p1)
-    lattice = base.with_threshold(round(h / base.unit))
+    states = round(h / base.unit)
+    if states < 1:
+        raise ValueError(
+            f"h must be at least half a lattice step ({base.unit / 2:.3g} log-likelihood "
+            f"units for p0={p0}, p1={p1}), got {h!r}"
+        )
+    max_cells, band = 20_000_000, base.up + base.down + 1
+    if states * band > max_cells:
+        raise ValueError(
+            f"h={h!r} needs a chain of {states:,} states x {band} bands, more than the "
+            f"{max_cells:,} matrix cells this function solves; for p0={p0}, p1={p1} h must "
+            f"be <= {max_cells // band * base.unit:.6g}"
+        )
+    lattice = base.with_threshold(states)
     state = round(start / base.unit)
     if not 0 <= state < lattice.threshold:
         raise ValueError(
