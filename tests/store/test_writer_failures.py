@@ -173,3 +173,33 @@ def test_flush_after_a_timed_out_close_returns_instead_of_hanging(migrated_url: 
     assert writer.close() is True
     assert len(store.exposures("advice")) == 1
     store.close()
+
+
+def test_flushes_and_closes_racing_each_other_all_return_once_the_store_recovers(
+    migrated_url: str,
+) -> None:
+    store = GatedStore(migrated_url)
+    writer = EventWriter(store, flush_interval=0)
+    writer.submit(exposure(0))
+    assert store.entered.wait(10)
+    writer.submit(exposure(1))
+    results: list[bool] = []
+    start = threading.Barrier(6)
+
+    def run(call: str) -> None:
+        start.wait()
+        results.append(writer.flush(None) if call == "flush" else writer.close(None))
+
+    threads = [
+        threading.Thread(target=run, args=(call,), daemon=True)
+        for call in ["flush", "close", "flush", "close", "flush", "flush"]
+    ]
+    for thread in threads:
+        thread.start()
+    store.gate.set()
+    for thread in threads:
+        thread.join(10)
+    assert not any(thread.is_alive() for thread in threads), "a flush or close hung"
+    assert results == [True] * 6
+    assert (writer.written, writer.failed) == (2, 0)
+    store.close()

@@ -25,7 +25,6 @@ from trustramp.store.protocol import Store
 from trustramp.store.records import StoreError
 
 logger = logging.getLogger(__name__)
-_POLL = 0.1  # seconds between checks that the writer thread still runs
 
 
 class _Marker:
@@ -86,6 +85,7 @@ class EventWriter:
         self._retry_delay = retry_delay
         self._queue: queue.SimpleQueue[Event | _Marker] = queue.SimpleQueue()
         self._counts_lock = threading.Lock()
+        self._closing = threading.Lock()  # orders flush markers against the stop marker
         self._dropped = self._written = self._failed = 0
         self._warned_full = False
         self._closed = False
@@ -104,6 +104,7 @@ class EventWriter:
         # Events queued in the parent stay the parent's to write.
         self._queue = queue.SimpleQueue()
         self._counts_lock = threading.Lock()
+        self._closing = threading.Lock()
         self._dropped = self._written = self._failed = 0
         self._warned_full = False
         if not self._closed:
@@ -153,25 +154,17 @@ class EventWriter:
         After :meth:`close` it waits, at most ``timeout`` seconds, for the writer
         thread to finish what ``close`` left it.
         """
-        if self._closed or not self._thread.is_alive():
-            self._thread.join(timeout)
-            return not self._thread.is_alive() and self._queue.empty()
         marker = _Marker()
-        self._queue.put(marker)
-        return self._wait(marker, timeout)
-
-    def _wait(self, marker: _Marker, timeout: float | None) -> bool:
-        # A close racing this flush may queue its stop marker ahead of ours; the
-        # thread then ends without reaching it, so watch the thread, not only the marker.
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            left = _POLL if deadline is None else min(_POLL, deadline - time.monotonic())
-            if marker.reached.wait(max(0.0, left)):
-                return True
-            if not self._thread.is_alive():
-                return marker.reached.is_set()
-            if deadline is not None and time.monotonic() >= deadline:
-                return False
+        # Under the lock close takes, our marker is either queued ahead of the stop
+        # marker (so the thread reaches it) or not queued at all.
+        with self._closing:
+            running = not self._closed and self._thread.is_alive()
+            if running:
+                self._queue.put(marker)
+        if running:
+            return marker.reached.wait(timeout)
+        self._thread.join(timeout)
+        return not self._thread.is_alive() and self._queue.empty()
 
     def close(self, timeout: float | None = 10.0) -> bool:
         """Stop accepting events, write the queued ones, and stop the thread.
@@ -180,12 +173,14 @@ class EventWriter:
         Idempotent; also runs at interpreter exit.
         """
         atexit.unregister(self.close)
-        if self._closed:
+        marker = _Marker(stop=True)
+        with self._closing:  # one stop marker, even when two threads close at once
+            already_closed, self._closed = self._closed, True
+            if not already_closed:
+                self._queue.put(marker)
+        if already_closed:
             self._thread.join(timeout)
             return not self._thread.is_alive() and self._queue.empty()
-        self._closed = True
-        marker = _Marker(stop=True)
-        self._queue.put(marker)
         drained = marker.reached.wait(timeout)
         self._thread.join(timeout=0 if not drained else timeout)
         return drained
