@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from trustramp.events import OutcomeEvent, OutcomeKind, OutputEvent
@@ -97,8 +98,9 @@ def test_counts_match_an_independent_tally_per_phase_and_window(store: SqlStore)
     store.write(outputs)
     store.write(outcomes)
     # An output written twice under another event id must not double its outcomes.
-    store.write([OutputEvent(**{**_fields(outputs[0]), "event_id": "dup"})])
-    outputs_with_dup = [*outputs, OutputEvent(**{**_fields(outputs[0]), "event_id": "dup"})]
+    duplicate = replace(outputs[0], event_id="dup")
+    store.write([duplicate])
+    outputs_with_dup = [*outputs, duplicate]
     windows = [(T0, T0 + timedelta(hours=10)), (T0 + timedelta(hours=2), T0 + timedelta(hours=7))]
     for since, until in windows:
         for phase in (None, *PHASES):
@@ -125,7 +127,3 @@ def test_a_changed_thumb_counts_once_and_the_latest_wins(store: SqlStore) -> Non
     assert (counts.feedback_helpful, counts.feedback_total, counts.tickets) == (0, 1, 2)
     assert counts.thumbs_up_rate == 0.0
     assert store.outcome_counts("f", phase="ga").feedback_total == 0
-
-
-def _fields(output: OutputEvent) -> dict[str, object]:
-    return {name: getattr(output, name) for name in output.__dataclass_fields__}

@@ -44,7 +44,7 @@ def test_every_event_kind_round_trips_with_aware_utc_timestamps(store: SqlStore)
     events = sample_events()
     store.write(events)
 
-    read = [
+    read: list[ExposureEvent | OutputEvent | OutcomeEvent] = [
         *store.exposures("summarize"),
         *store.outputs("summarize"),
         *store.outcomes("summarize"),
@@ -56,7 +56,9 @@ def test_every_event_kind_round_trips_with_aware_utc_timestamps(store: SqlStore)
         assert back == original  # dataclass equality: every field, the instant included
         assert back.ts.utcoffset() == timedelta(0)
         assert back.ts.tzinfo is not None
-    assert type(by_id[events[4].event_id].kind) is OutcomeKind
+    outcome = by_id[events[4].event_id]
+    assert isinstance(outcome, OutcomeEvent)
+    assert type(outcome.kind) is OutcomeKind
 
 
 def test_retried_batch_adds_nothing(store: SqlStore) -> None:
