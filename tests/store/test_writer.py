@@ -17,23 +17,12 @@ import pytest
 from trustramp.events import Event, ExposureEvent
 from trustramp.store import EventWriter, SqlStore, open_store
 
+from .gated import GatedStore
+
 
 def exposure(i: int) -> ExposureEvent:
     return ExposureEvent("advice", "1", f"u{i}", True, "beta", "in segment")
 
-
-class GatedStore(SqlStore):
-    """A real SQLite store whose writes wait until the test opens the gate."""
-
-    def __init__(self, url: str) -> None:
-        super().__init__(url)
-        self.entered = threading.Event()
-        self.gate = threading.Event()
-
-    def write(self, events: Sequence[Event]) -> None:
-        self.entered.set()
-        self.gate.wait()
-        super().write(events)
 
 
 class FlakyStore(SqlStore):

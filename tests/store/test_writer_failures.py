@@ -15,6 +15,8 @@ from trustramp.events import Event, ExposureEvent, OutcomeEvent, OutcomeKind, Ou
 from trustramp.store import EventWriter, SqlStore, open_store
 from trustramp.store.rows import event_rows
 
+from .gated import GatedStore
+
 
 def exposure(i: int) -> ExposureEvent:
     return ExposureEvent("advice", "1", f"u{i}", True, "beta", "in segment")
@@ -31,19 +33,6 @@ class CountingStore(SqlStore):
         self.calls += 1
         super().write(events)
 
-
-class GatedStore(SqlStore):
-    """A real store whose writes wait until the test opens the gate: a slow database."""
-
-    def __init__(self, url: str) -> None:
-        super().__init__(url)
-        self.entered = threading.Event()
-        self.gate = threading.Event()
-
-    def write(self, events: Sequence[Event]) -> None:
-        self.entered.set()
-        self.gate.wait()
-        super().write(events)
 
 
 @pytest.fixture
