@@ -20,9 +20,7 @@ test: $(STAMP)
 	$(BIN)/pytest -q
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_decide.py
-	$(BIN)/python benchmarks/bench_detection.py
-	$(BIN)/python benchmarks/bench_threshold.py
+	for bench in benchmarks/bench_*.py; do echo "== $$bench"; $(BIN)/python $$bench || exit 1; done
 
 clean:
 	rm -rf $(VENV) .trustramp .mypy_cache .pytest_cache .ruff_cache
