@@ -51,7 +51,8 @@ def as_labelled_outputs(
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise ValueError(
-            f"confidence: {int(bad.sum())} value(s) outside [0, 1], first at index {i}: {conf[i]!r}"
+            f"confidence: {int(bad.sum())} value(s) outside [0, 1], "
+            f"first at index {i}: {float(conf[i])!r}"
         )
     if corr.dtype != np.bool_:
         if not np.issubdtype(corr.dtype, np.integer):
