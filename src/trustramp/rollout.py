@@ -166,7 +166,7 @@ class Rollout:
     def _admissions(self, policy: Policy) -> tuple[set[str], int]:
         """Units admitted under the caps up to the policy's phase, and the current cap's count."""
         phases = policy.compiled.phases
-        current = phases[policy.compiled.index_of(policy.phase)]
+        current = policy.current
         admitted: set[str] = set()
         count = 0
         for compiled in phases[: current.index + 1]:
@@ -177,7 +177,7 @@ class Rollout:
         return admitted, count
 
     def _start_phase(self, policy: Policy) -> None:
-        current = policy.compiled.phases[policy.compiled.index_of(policy.phase)]
+        current = policy.current
         self._recorded = {}
         per_user, per_feature = current.per_user_per_hour, current.per_feature_per_minute
         self._user_limit = RateCounter(per_user, 3600.0) if per_user else None
@@ -200,7 +200,7 @@ class Rollout:
         return exposure
 
     def _admit(self, policy: Policy, exposure: Exposure) -> Exposure:
-        cap = policy.compiled.phases[policy.compiled.index_of(policy.phase)].cap or 0
+        cap = policy.current.cap or 0
         with self._lock:
             if exposure.unit_id in self._admitted:
                 return exposure._replace(admit=False)

@@ -11,11 +11,9 @@ from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-import mmh3
-
 from trustramp.decide.compiled import CompiledPhase
 from trustramp.decide.records import Action, Decision, Exposure, Status, Usage, User
-from trustramp.decide.sampling import REVIEW_SEED
+from trustramp.decide.sampling import review_hash
 
 if TYPE_CHECKING:
     from trustramp.decide.policy import Policy
@@ -80,7 +78,7 @@ def _exposure_rules(
     admitted: AbstractSet[str],
     admitted_count: int,
 ) -> list[Rule]:
-    uid, current = exposure.unit_id, policy.compiled.phases[policy.compiled.index_of(policy.phase)]
+    uid, current = exposure.unit_id, policy.current
     active = policy.status is Status.ACTIVE
     rules = [Rule("exposure", "status", "pass" if active else "fail",
                   f"rollout is {policy.status.value}" + (f": {policy.reason}" if policy.reason
@@ -143,7 +141,7 @@ def _gate_rules(
     policy: Policy, exposure: Exposure, decision: Decision,
     input: Mapping[str, Any] | None, usage: Usage | None,
 ) -> list[Rule]:
-    phase = policy.compiled.phases[policy.compiled.index_of(policy.phase)]
+    phase = policy.current
     action = decision.action
     if action in (Action.PAUSED, Action.KILLED):
         return [Rule("gate", "status", "fail", decision.reason, decisive=True)]
@@ -208,8 +206,8 @@ def _confidence_rule(phase: CompiledPhase, decision: Decision) -> Rule:
 def _review_rule(phase: CompiledPhase, decision: Decision) -> Rule:
     if not phase.review_cut:
         return Rule("gate", "human review", "skip", "no review in this phase")
-    hashed = mmh3.hash(decision.decision_id.encode(), REVIEW_SEED, False)
-    sampled = phase.review_rate >= 1.0 or hashed < phase.review_cut
+    hashed = review_hash(decision.decision_id)
+    sampled = hashed < phase.review_cut  # review_cut(1.0) is above every hash
     value = hashed / 2**32
     detail = (f"hash({decision.decision_id!r}) = {value:.6f} "
               f"{'<' if sampled else '>='} rate {phase.review_rate:g}")

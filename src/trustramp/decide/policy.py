@@ -17,7 +17,7 @@ import mmh3
 from trustramp.decide.compiled import CompiledPhase, CompiledPlan, Members
 from trustramp.decide.explain import Explanation, explain
 from trustramp.decide.records import Action, Decision, Exposure, Status, Usage, User
-from trustramp.decide.sampling import REVIEW_SEED
+from trustramp.decide.sampling import review_hash
 from trustramp.decide.snapshot import GateTexts, OpenEntry, active_exclusions, open_audience
 from trustramp.events import new_event_id
 from trustramp.targeting.bucketing import SEPARATOR
@@ -115,6 +115,11 @@ class Policy:
         for name, value in values.items():
             object.__setattr__(self, name, value)
 
+    @property
+    def current(self) -> CompiledPhase:
+        """The current phase as compiled: its audience, guardrails and texts."""
+        return self._current
+
     def __setattr__(self, name: str, value: object) -> NoReturn:
         raise AttributeError(f"Policy is immutable; use with_phase/with_status, not .{name}=")
 
@@ -162,8 +167,8 @@ class Policy:
             uid = _unit_id(uid)
         feature, version, phase = self.feature, self.version, self.phase
         if self._blocked is not None:
-            reason = f"rollout is {self.status.value}: {self.reason or 'no reason given'}"
-            return Exposure(False, uid, phase, reason, None, None, False, feature, version)
+            return Exposure(False, uid, phase, self._texts.blocked, None, None, False, feature,
+                            version)
         for members, reason in self._exclusions:
             if members.contains(attributes, uid):
                 return Exposure(False, uid, phase, reason, None, None, False, feature, version)
@@ -271,7 +276,7 @@ class Policy:
             message = t.below_message
         if action is _SHOW or action is _SHOW_FLAGGED:
             cut = ph.review_cut
-            if cut and (cut > _LAST_HASH or mmh3.hash(did, REVIEW_SEED, False) < cut):
+            if cut and (cut > _LAST_HASH or review_hash(did) < cut):
                 return _new(Decision, (_HOLD_FOR_REVIEW,
                                        t.review_flagged if message else t.review, ph.name,
                                        ph.label, did, uid, confidence, ph.threshold, True,

@@ -33,6 +33,19 @@ def review_cut(rate: float) -> int:
     return round(rate * _SPACE)
 
 
+def review_hash(decision_id: str) -> int:
+    """The unsigned 32-bit review-sampling hash of a decision id (its UTF-8 bytes).
+
+    Hashing the bytes, not the str, matters: mmh3 crashes the process on a lone
+    surrogate, which ``encode`` turns into a ValueError instead.
+    """
+    try:
+        key = decision_id.encode()
+    except UnicodeEncodeError:
+        raise ValueError(f"decision_id must be valid Unicode text, got {decision_id!r}") from None
+    return mmh3.hash(key, REVIEW_SEED, False)
+
+
 def review_sampled(decision_id: str, rate: float) -> bool:
     """Whether the answer with this decision id goes to human review at ``rate``.
 
@@ -44,9 +57,4 @@ def review_sampled(decision_id: str, rate: float) -> bool:
     >>> review_sampled("abc-1", 0.5) == review_sampled("abc-1", 0.5)
     True
     """
-    # Hash the UTF-8 bytes, not the str: mmh3 crashes the process on a lone surrogate.
-    try:
-        key = decision_id.encode()
-    except UnicodeEncodeError:
-        raise ValueError(f"decision_id must be valid Unicode text, got {decision_id!r}") from None
-    return mmh3.hash(key, REVIEW_SEED, False) < review_cut(rate)
+    return review_hash(decision_id) < review_cut(rate)
