@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from trustramp.decide import Action, Usage
+from trustramp.targeting import bucket
 
-from .plans import make_policy
+from .plans import make_policy, plan_dict
 
+FEATURE = plan_dict()["feature"]["key"]
+EARLY_THRESHOLD = next(p for p in plan_dict()["phases"]
+                       if p["name"] == "early-access")["guardrails"]["confidence"]["threshold"]
 GRADUAL_USER = {"id": "g1", "beta_opt_in": True, "portfolio_usd": 900, "followers": 3}
 
 
@@ -45,6 +49,15 @@ def test_explain_agrees_with_the_fast_path_on_many_users() -> None:
                                                    usage=Usage(0, i % 60))
         (exposure_rule,) = decisive(explanation.rules, "exposure")
         assert (exposure_rule.result == "pass") == exposure.exposed
+        # The trace against facts computed here, not by the engine: the documented
+        # bucket hash and the plan's threshold (0.90 in early access).
+        rules = {r.name: r for r in explanation.rules}
+        if exposure.bucket is None:  # an exclusion decided before the bucket
+            assert "bucket" not in rules
+        else:
+            assert f"= {bucket(FEATURE, user['id']):.6f}" in rules["bucket"].detail
+        if exposure.exposed:
+            assert (rules["confidence"].result == "fail") == (confidence < EARLY_THRESHOLD)
         (gate_rule,) = decisive(explanation.rules, "gate")
         action = explanation.decision.action
         assert (gate_rule.name == "result") == (action in (Action.SHOW, Action.SHOW_FLAGGED))
