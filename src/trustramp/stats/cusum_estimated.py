@@ -39,9 +39,9 @@ from numbers import Real
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.stats import beta
 
 from trustramp.stats.cusum import CusumDesign, CusumDetector, calibrate_cusum, check_interval
+from trustramp.stats.slices import clopper_pearson_one_sided
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def design_from_burn_in(
             f"burn-in has 0 correct answers out of {n}: accuracy cannot drop, nothing to watch"
         )
     estimate = correct / n
-    lower = float(beta.ppf(1 - confidence, correct, n - correct + 1))
+    lower = float(clopper_pearson_one_sided(correct, n, 1 - confidence)[0])
     p1 = min(estimate, lower + drop / 2) - drop
     if p1 <= 0:
         raise ValueError(

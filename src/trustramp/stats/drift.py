@@ -16,6 +16,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 
+from trustramp.stats.slices import clopper_pearson_one_sided
+
 FloatArray = NDArray[np.float64]
 
 
@@ -296,9 +298,8 @@ class OverconfidenceResult:
 
 def _accuracy_bounds(correct: int, n: int, alpha: float) -> tuple[float, float]:
     """One-sided (1 - alpha) Clopper-Pearson lower and upper bounds."""
-    lower = 0.0 if correct == 0 else float(stats.beta.ppf(alpha, correct, n - correct + 1))
-    upper = 1.0 if correct == n else float(stats.beta.ppf(1 - alpha, correct + 1, n - correct))
-    return lower, upper
+    lower, upper = clopper_pearson_one_sided(correct, n, alpha)
+    return float(lower), float(upper)
 
 
 def overconfidence(

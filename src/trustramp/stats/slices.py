@@ -130,6 +130,23 @@ def clopper_pearson(
     """
     if not 0.0 < level < 1.0:
         raise ValueError(f"level must be in (0, 1), got {level!r}")
+    return clopper_pearson_one_sided(successes, trials, (1.0 - level) / 2)
+
+
+def clopper_pearson_one_sided(
+    successes: IntArray | int, trials: IntArray | int, alpha: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """One-sided (1 - alpha) Clopper-Pearson lower and upper bounds, each pair's.
+
+    Each bound on its own misses the true rate with probability at most `alpha`; the
+    two together are the two-sided interval at level 1 - 2 alpha.
+
+    >>> lower, upper = clopper_pearson_one_sided(5, 10, 0.025)
+    >>> round(float(lower), 4), round(float(upper), 4)
+    (0.1871, 0.8129)
+
+    Raises ValueError like :func:`clopper_pearson` for counts scipy would turn into NaN.
+    """
     k, n = np.broadcast_arrays(np.asarray(successes), np.asarray(trials))
     for name, counts in (("successes", k), ("trials", n)):
         if counts.dtype.kind not in "iuf":
@@ -144,10 +161,9 @@ def clopper_pearson(
         at = int(np.argmax(over.ravel()))
         raise ValueError(f"successes must be <= trials, got {k.ravel()[at].item()!r} "
                          f"successes of {n.ravel()[at].item()!r} trials at index {at}")
-    tail = (1.0 - level) / 2
     with np.errstate(invalid="ignore", divide="ignore"):
-        lower = np.where(k > 0, stats.beta.ppf(tail, k, n - k + 1), 0.0)
-        upper = np.where(k < n, stats.beta.ppf(1 - tail, k + 1, n - k), 1.0)
+        lower = np.where(k > 0, stats.beta.ppf(alpha, k, n - k + 1), 0.0)
+        upper = np.where(k < n, stats.beta.ppf(1 - alpha, k + 1, n - k), 1.0)
     return lower, upper
 
 
