@@ -23,7 +23,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from trustramp import Action, Decision, Rollout, load_plan
+from trustramp import Decision, Rollout, load_plan
 from trustramp.stats import ConfidenceSequence
 from trustramp.store import EventWriter, open_store
 
@@ -54,8 +54,6 @@ class PhaseStats:
     reviewed: int = 0
     feedback: list[bool] = field(default_factory=list)
     labels: list[bool] = field(default_factory=list)
-    shown_wrong: int = 0
-    shown: int = 0
 
 
 def synthetic_users(rng: random.Random) -> list[dict[str, Any]]:
@@ -120,10 +118,8 @@ def record_outcomes(rollout: Rollout, decision: Decision, correct: bool, rng: ra
         stats.reviewed += 1
         rollout.review(did, approved=correct if rng.random() < 0.95 else not correct,
                        reviewer="specialist")
-    if decision.action not in (Action.SHOW, Action.SHOW_FLAGGED):
+    if not decision.shows_answer:
         return
-    stats.shown += 1
-    stats.shown_wrong += not correct
     if rng.random() < 0.3:
         helpful = rng.random() < (0.92 if correct else 0.25)
         stats.feedback.append(helpful)
