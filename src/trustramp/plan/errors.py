@@ -8,6 +8,7 @@ so the CLI can print them all and never a traceback.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -30,6 +31,16 @@ def format_path(path: Sequence[PathPart]) -> str:
         else:
             text += f".{part}" if text else part
     return text or "(plan)"
+
+
+def did_you_mean(given: str, choices: Iterable[str]) -> str:
+    """A '; did you mean ...?' suffix naming the closest choice, or '' when none is close.
+
+    >>> did_you_mean("hihg", ["low", "medium", "high"])
+    "; did you mean 'high'?"
+    """
+    close = difflib.get_close_matches(given, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 @dataclass(frozen=True, slots=True)

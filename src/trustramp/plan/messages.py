@@ -8,7 +8,6 @@ the sentences stay true when the schema changes.
 
 from __future__ import annotations
 
-import difflib
 import enum
 import types
 import typing
@@ -21,7 +20,7 @@ import annotated_types
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from trustramp.plan.errors import FieldPath
+from trustramp.plan.errors import FieldPath, did_you_mean
 from trustramp.plan.schema import Plan, PlanFieldError
 
 
@@ -66,7 +65,7 @@ def explain(error: Any, root: type[BaseModel] = Plan) -> Explained | None:
         return Explained(loc, f"{error['msg']}, got {show(given)}", _anchor(given))
     message = f"expected {sentence(field, ctx)}, got {show(given)}"
     if kind == "enum" and isinstance(given, str):
-        message += _did_you_mean(given, [m.value for m in _enum_of(field)])
+        message += did_you_mean(given, [m.value for m in _enum_of(field)])
     if field is not None and field.description:
         message += f" ({field.description})"
     return Explained(loc, message, _anchor(given))
@@ -208,13 +207,8 @@ def _unknown_field(name: str, owner: type | None) -> str:
     if not (isinstance(owner, type) and issubclass(owner, BaseModel)):
         return f"unknown field {name!r}"
     known = list(owner.model_fields)
-    hint = _did_you_mean(name, known)
+    hint = did_you_mean(name, known)
     return f"unknown field {name!r}" + (hint or "; expected one of " + ", ".join(known))
-
-
-def _did_you_mean(given: str, choices: Sequence[str]) -> str:
-    close = difflib.get_close_matches(given, choices, n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _sentence_enum(field: FieldInfo | None, ctx: dict[str, Any]) -> str:

@@ -26,7 +26,6 @@ Example (the smallest useful plan)::
 
 from __future__ import annotations
 
-import difflib
 import re
 from datetime import timedelta
 from enum import StrEnum
@@ -40,6 +39,8 @@ from pydantic import (
     PlainSerializer,
     model_validator,
 )
+
+from trustramp.plan.errors import did_you_mean
 
 PLAN_FORMAT: Literal[1] = 1
 
@@ -87,11 +88,6 @@ Duration = Annotated[
 Key = Annotated[str, Field(pattern=_KEY, min_length=1, max_length=64)]
 Condition = dict[str, Any]
 """A MongoDB-style targeting condition (GrowthBook semantics, see trustramp.targeting)."""
-
-
-def _did_you_mean(given: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(given, choices, n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 class PlanFieldError(ValueError):
@@ -423,7 +419,7 @@ class Plan(_Model):
                     raise PlanFieldError(
                         ("phases", index, "audience", "segments", position),
                         f"unknown segment {segment!r} (defined: {known})"
-                        + _did_you_mean(segment, list(self.segments)),
+                        + did_you_mean(segment, self.segments),
                     )
             label = phase.guardrails.label
             if label is not None and not label.strip():
@@ -440,7 +436,7 @@ class Plan(_Model):
                 raise PlanFieldError(
                     ("exclusions", index, "until_phase"),
                     f"unknown phase {exclusion.until_phase!r} (phases: {', '.join(names)})"
-                    + _did_you_mean(exclusion.until_phase, names),
+                    + did_you_mean(exclusion.until_phase, names),
                 )
         return self
 
