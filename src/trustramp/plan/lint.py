@@ -27,14 +27,14 @@ from trustramp.plan.audience import (
 )
 from trustramp.plan.document import Positions
 from trustramp.plan.errors import FieldPath, format_path
-from trustramp.plan.schema import HIGHER_IS_BETTER, Plan, Stakes
+from trustramp.plan.schema import HIGHER_IS_BETTER, KEY_PATTERN, Plan, Stakes
 
 Severity = Literal["error", "warning"]
 
 FIRST_PHASE_MAX_FRACTION = 0.05
 MAX_GROWTH = 5.0
 _SLACK = 1e-9  # relative: 0.25 / 0.05 must count as exactly 5x, not 5.000000000000001x
-_KEY_LIKE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+_KEY_LIKE = re.compile(KEY_PATTERN)  # a label spelled like a feature.labels key
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from trustramp.plan.errors import FieldPath, did_you_mean
-from trustramp.plan.schema import Plan, PlanFieldError
+from trustramp.plan.schema import KEY_PATTERN, Plan, PlanFieldError
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +219,7 @@ def _sentence_enum(field: FieldInfo | None, ctx: dict[str, Any]) -> str:
 
 
 def _sentence_pattern(field: FieldInfo | None, ctx: dict[str, Any]) -> str:
-    if ctx.get("pattern") == r"^[a-z0-9][a-z0-9_.-]*$":
+    if ctx.get("pattern") == KEY_PATTERN:
         return "a name of lowercase letters, digits, '_', '-' and '.' starting with a " \
                "letter or digit"
     return f"text matching {ctx.get('pattern')!r}"

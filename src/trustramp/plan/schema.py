@@ -44,7 +44,8 @@ from trustramp.plan.errors import did_you_mean
 
 PLAN_FORMAT: Literal[1] = 1
 
-_KEY = r"^[a-z0-9][a-z0-9_.-]*$"
+KEY_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
+"""Names of features, phases, segments and exclusions (also what lint calls key-like)."""
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|h|d|w)\s*$")
 _UNIT_SECONDS = {"m": 60, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
@@ -85,7 +86,7 @@ def format_duration(value: timedelta) -> str:
 Duration = Annotated[
     timedelta, BeforeValidator(parse_duration), PlainSerializer(format_duration, return_type=str)
 ]
-Key = Annotated[str, Field(pattern=_KEY, min_length=1, max_length=64)]
+Key = Annotated[str, Field(pattern=KEY_PATTERN, min_length=1, max_length=64)]
 Condition = dict[str, Any]
 """A MongoDB-style targeting condition (GrowthBook semantics, see trustramp.targeting)."""
 
@@ -407,7 +408,7 @@ class Plan(_Model):
                 )
             seen.add(name)
         for key in self.segments:
-            if not re.match(_KEY, key):
+            if not re.match(KEY_PATTERN, key):
                 raise PlanFieldError(
                     ("segments", key),
                     "a segment name uses lowercase letters, digits, '_', '-' and '.'",
