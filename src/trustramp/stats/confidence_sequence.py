@@ -88,6 +88,24 @@ def _check_choice(value: str, name: str, allowed: tuple[str, ...]) -> None:
         raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
 
 
+def _check_options(
+    alpha: float,
+    method: Method,
+    side: Side,
+    prior: tuple[float, float],
+    design_rate: float,
+    design_samples: int,
+) -> float:
+    """Validate the options every confidence-sequence entry point takes; return alpha."""
+    alpha = check_alpha(alpha)
+    _check_choice(method, "method", _METHODS)
+    _check_choice(side, "side", _SIDES)
+    _check_prior(prior)
+    check_rate(design_rate, "design_rate")
+    _check_design(design_samples)
+    return alpha
+
+
 def logit_scale(design_rate: float, design_samples: int, alpha_side: float) -> float:
     """Half-normal scale (log-odds) whose mixture bound is tightest at ``design_samples``.
 
@@ -193,17 +211,13 @@ def bounds_from_counts(
         >>> round(lo, 3), round(hi, 3)
         (0.896, 0.956)
     """
-    alpha = check_alpha(alpha)
     s, nn = check_counts(successes, n)
-    _check_choice(method, "method", _METHODS)
-    _check_choice(side, "side", _SIDES)
-    check_rate(design_rate, "design_rate")
-    _check_prior(prior)
+    alpha = _check_options(alpha, method, side, prior, design_rate, design_samples)
     if method == "betting":
         raise ValueError("method 'betting' depends on the order of outcomes, not only counts")
     a_side = _side_alpha(alpha, side, method)
     threshold = math.log(1 / a_side)
-    sigma = logit_scale(design_rate, _check_design(design_samples), a_side)
+    sigma = logit_scale(design_rate, design_samples, a_side)
     p_hat = s / nn if nn else 0.5
 
     def f(p: float, which: Literal["lower", "upper"]) -> float:
@@ -321,15 +335,12 @@ class ConfidenceSequence:
         design_rate: float = 0.5,
         design_samples: int = 1000,
     ) -> None:
-        self.alpha = check_alpha(alpha)
-        _check_choice(method, "method", _METHODS)
-        _check_choice(side, "side", _SIDES)
-        _check_prior(prior)
+        self.alpha = _check_options(alpha, method, side, prior, design_rate, design_samples)
         self.method: Method = method
         self.side: Side = side
         self.prior = (float(prior[0]), float(prior[1]))
-        self.design_rate = check_rate(design_rate, "design_rate")
-        self.design_samples = _check_design(design_samples)
+        self.design_rate = float(design_rate)
+        self.design_samples = design_samples
         self._successes = 0
         self._n = 0
         self._bet_state: tuple[int, float, float] = (0, 0.0, 0.0)
@@ -462,14 +473,12 @@ def lower_crossing_boundary(
     for ``"beta_binomial"`` beyond the mixture's minimum, which sits within a prior
     count of ``n p``), so a vectorized binary search over all ``n`` finds it.
     """
-    alpha = check_alpha(alpha)
+    alpha = _check_options(alpha, method, side, prior, design_rate, design_samples)
     p = check_rate(p, "p")
-    _check_choice(method, "method", _METHODS)
-    _check_choice(side, "side", _SIDES)
     if method == "betting" or side == "upper":
         raise ValueError("the crossing boundary needs a counts-only lower side")
     a_side = _side_alpha(alpha, side, method)
-    sigma = logit_scale(design_rate, _check_design(design_samples), a_side)
+    sigma = logit_scale(design_rate, design_samples, a_side)
     n = np.asarray(n, dtype=np.int64)
     if n.size and n.min() < 1:
         raise ValueError("n must hold sample sizes >= 1")
