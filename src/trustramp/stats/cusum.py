@@ -57,6 +57,23 @@ def check_interval(false_alarm_interval: float) -> None:
         )
 
 
+def check_outcome(correct: bool) -> None:
+    """Raise ValueError unless ``correct`` is one bool (was the answer right?)."""
+    if not isinstance(correct, bool | np.bool_):
+        raise ValueError(f"correct must be a bool (was the answer right?), got {correct!r}")
+
+
+def as_outcome_batch(outcomes: ArrayLike) -> NDArray[np.bool_]:
+    """``outcomes`` as a 1-D bool array, or ValueError naming its dtype and shape."""
+    batch = np.asarray(outcomes)
+    if batch.dtype != np.bool_ or batch.ndim != 1:
+        raise ValueError(
+            f"outcomes must be a 1-D sequence of bools, got dtype {batch.dtype} and shape"
+            f" {batch.shape}"
+        )
+    return batch
+
+
 @dataclass(frozen=True)
 class CusumLattice:
     """Integer CUSUM: wrong adds ``up``, correct subtracts ``down``, alarm at ``threshold``.
@@ -334,8 +351,7 @@ class CusumDetector:
 
     def update(self, correct: bool) -> bool:
         """Add one labelled outcome; True if the detector has alarmed."""
-        if not isinstance(correct, bool | np.bool_):
-            raise ValueError(f"correct must be a bool (was the answer right?), got {correct!r}")
+        check_outcome(correct)
         if self._alarm_at is not None:
             return True
         lat = self._lattice
@@ -347,12 +363,7 @@ class CusumDetector:
 
     def update_many(self, outcomes: ArrayLike) -> bool:
         """Add a batch of outcomes (1-D bools, in order), vectorized; True if alarmed."""
-        batch = np.asarray(outcomes)
-        if batch.dtype != np.bool_ or batch.ndim != 1:
-            raise ValueError(
-                f"outcomes must be a 1-D sequence of bools, got dtype {batch.dtype} and shape"
-                f" {batch.shape}"
-            )
+        batch = as_outcome_batch(outcomes)
         if self._alarm_at is not None or batch.size == 0:
             return self.alarmed
         first, final = self._lattice.first_alarm(~batch[None, :], self._state)

@@ -40,7 +40,14 @@ from numbers import Real
 import numpy as np
 from numpy.typing import ArrayLike
 
-from trustramp.stats.cusum import CusumDesign, CusumDetector, calibrate_cusum, check_interval
+from trustramp.stats.cusum import (
+    CusumDesign,
+    CusumDetector,
+    as_outcome_batch,
+    calibrate_cusum,
+    check_interval,
+    check_outcome,
+)
 from trustramp.stats.slices import clopper_pearson_one_sided
 
 
@@ -194,8 +201,7 @@ class EstimatedBaselineCusum:
 
     def update(self, correct: bool) -> bool:
         """Add one labelled outcome; True once the detector has alarmed."""
-        if not isinstance(correct, bool | np.bool_):
-            raise ValueError(f"correct must be a bool (was the answer right?), got {correct!r}")
+        check_outcome(correct)
         if self._cusum:
             return self._cusum.update(correct)
         self._seen += 1
@@ -206,12 +212,7 @@ class EstimatedBaselineCusum:
 
     def update_many(self, outcomes: ArrayLike) -> bool:
         """Add a batch of outcomes (1-D bools, in order); True once alarmed."""
-        batch = np.asarray(outcomes)
-        if batch.dtype != np.bool_ or batch.ndim != 1:
-            raise ValueError(
-                f"outcomes must be a 1-D sequence of bools, got dtype {batch.dtype}"
-                f" and shape {batch.shape}"
-            )
+        batch = as_outcome_batch(outcomes)
         if not self._cusum:
             take = min(self.burn_in - self._seen, batch.size)
             self._seen += take
