@@ -40,6 +40,7 @@ from numbers import Real
 import numpy as np
 from numpy.typing import ArrayLike
 
+from trustramp.stats.confidence_sequence import check_alpha
 from trustramp.stats.cusum import (
     CusumDesign,
     CusumDetector,
@@ -106,8 +107,7 @@ def design_from_burn_in(
 def _check_settings(drop: float, false_alarm_interval: float, confidence: float) -> None:
     if not (isinstance(drop, Real) and 0 < drop < 1):
         raise ValueError(f"drop must be an accuracy drop strictly between 0 and 1, got {drop!r}")
-    if not (isinstance(confidence, Real) and 0 < confidence < 1):
-        raise ValueError(f"confidence must be strictly between 0 and 1, got {confidence!r}")
+    check_alpha(confidence, "confidence")
     check_interval(false_alarm_interval)
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 
+from trustramp.stats.confidence_sequence import check_alpha
 from trustramp.stats.slices import clopper_pearson_one_sided
 
 FloatArray = NDArray[np.float64]
@@ -49,12 +50,6 @@ def _outcomes(name: str, values: Iterable[bool | int], expected: int) -> NDArray
         i = int(bad[0])
         raise ValueError(f"{name}[{i}] = {array[i].item()!r}: correct flags must be bools or 0/1")
     return array.astype(bool)
-
-
-def _probability(name: str, value: float) -> float:
-    if not 0.0 < value < 1.0:
-        raise ValueError(f"{name} = {value!r}: must be strictly between 0 and 1")
-    return float(value)
 
 
 # ---------------------------------------------------------------- PSI
@@ -97,7 +92,7 @@ def psi_threshold(n: int, m: int, bins: int, false_alarm: float) -> float:
         raise ValueError(f"n = {n}, m = {m}: sample sizes must be at least 1")
     if bins < 2:
         raise ValueError(f"bins = {bins}: PSI needs at least 2 bins")
-    alpha = _probability("false_alarm", false_alarm)
+    alpha = check_alpha(false_alarm, "false_alarm")
     return float((1.0 / n + 1.0 / m) * stats.chi2.isf(alpha, bins - 1))
 
 
@@ -173,7 +168,7 @@ def psi_drift(
         raise ValueError(f"bins = {bins}: PSI needs at least 2 bins")
     if smoothing <= 0 or not np.isfinite(smoothing):
         raise ValueError(f"smoothing = {smoothing!r}: must be a positive pseudo-count")
-    warn, alarm = _probability("warn", warn), _probability("alarm", alarm)
+    warn, alarm = check_alpha(warn, "warn"), check_alpha(alarm, "alarm")
     if np.ptp(base) == 0:
         raise ValueError("baseline: all confidences are equal, so there is nothing to bin")
     psi, k, edges, p, q = _psi_batch(base[None, :], cur[None, :], bins, smoothing)
@@ -250,7 +245,7 @@ def ks_drift(
     """
     base = _confidences("baseline", baseline)
     cur = _confidences("current", current)
-    alpha = _probability("alpha", alpha)
+    alpha = check_alpha(alpha, "alpha")
     result = stats.ks_2samp(base, cur)
     p_value = float(result.pvalue)
     return KsResult(
@@ -331,7 +326,7 @@ def overconfidence(
     """
     conf = _confidences("confidence", confidence)
     hits = _outcomes("correct", correct, conf.size)
-    alpha = _probability("alpha", alpha)
+    alpha = check_alpha(alpha, "alpha")
     if not 0.0 <= margin < 1.0:
         raise ValueError(f"margin = {margin!r}: must be in [0, 1)")
     n, k, mean_conf = conf.size, int(hits.sum()), float(conf.mean())
