@@ -28,17 +28,21 @@ def test_concurrent_admissions_never_exceed_the_cap(store_url: str) -> None:
     # Each thread has its own store (own connections), like separate processes would.
     stores = [open_store(store_url) for _ in range(4)]
     admitted: list[str] = []
+    errors: list[BaseException] = []
     start = threading.Barrier(len(stores))
     lock = threading.Lock()
 
     def admit_many(store: object, offset: int) -> None:
         assert isinstance(store, SqlStore)
         start.wait()
-        for i in range(15):
-            unit = f"u{offset}-{i}"
-            if store.admit("advice", "beta", unit, cap=10):
-                with lock:
-                    admitted.append(unit)
+        try:
+            for i in range(15):
+                unit = f"u{offset}-{i}"
+                if store.admit("advice", "beta", unit, cap=10):
+                    with lock:
+                        admitted.append(unit)
+        except BaseException as exc:  # collected: the assertion below reports it
+            errors.append(exc)
 
     threads = [threading.Thread(target=admit_many, args=(s, n)) for n, s in enumerate(stores)]
     for thread in threads:
@@ -47,6 +51,9 @@ def test_concurrent_admissions_never_exceed_the_cap(store_url: str) -> None:
         thread.join()
     for store in stores:
         store.close()
+    # A thread's exception is only a warning to pytest: an unserialized admission on
+    # SQLite fails with "database is locked" while the others still fill the cap.
+    assert errors == []
     assert len(admitted) == 10
     check = open_store(store_url)
     assert check.admitted_units("advice", "beta") == frozenset(admitted)
