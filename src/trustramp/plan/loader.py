@@ -136,12 +136,15 @@ def _value_at(data: Any, path: FieldPath) -> Any:
     return data
 
 
-def _conditions(data: dict[str, Any]) -> Iterator[tuple[FieldPath, Any]]:
-    """Every targeting condition in the raw document: segments, exclusions, task filters."""
+def _conditions(data: dict[str, Any]) -> Iterator[tuple[FieldPath, dict[str, Any]]]:
+    """Every targeting condition in the raw document: segments, exclusions, task filters.
+
+    One that is not a mapping is left to the schema, which reports it.
+    """
     segments = data.get("segments")
     if isinstance(segments, dict):
         for name, segment in segments.items():
-            if isinstance(segment, dict) and "condition" in segment:
+            if isinstance(segment, dict) and isinstance(segment.get("condition"), dict):
                 yield ("segments", name, "condition"), segment["condition"]
     for group, key in (("exclusions", "condition"), ("phases", "task_filter")):
         items = data.get(group)
@@ -155,8 +158,6 @@ def _condition_problems(
     data: dict[str, Any], positions: Positions, source: str
 ) -> Iterator[PlanProblem]:
     for base, condition in _conditions(data):
-        if not isinstance(condition, dict):
-            continue  # the schema reports a condition that is not a mapping
         try:
             compile_condition(condition)
         except ConditionError as error:
