@@ -41,10 +41,24 @@ def msprt_log_lambda(
     theta0: float = 0.0,
 ) -> FloatArray:
     """Log mixture likelihood ratio, vectorized over counts (arm a minus arm f)."""
+    return _log_lambda(*_difference_and_variance(s_a, n_a, s_f, n_f), tau, theta0)
+
+
+def _difference_and_variance(
+    s_a: NDArray[np.int64] | int,
+    n_a: NDArray[np.int64] | int,
+    s_f: NDArray[np.int64] | int,
+    n_f: NDArray[np.int64] | int,
+) -> tuple[FloatArray, FloatArray]:
+    """Observed ``d = p_a - p_f`` and its plug-in variance ``V`` from regularized rates."""
     ra = (np.asarray(s_a) + 0.5) / (np.asarray(n_a) + 1.0)
     rf = (np.asarray(s_f) + 0.5) / (np.asarray(n_f) + 1.0)
     d = np.asarray(s_a) / np.maximum(n_a, 1) - np.asarray(s_f) / np.maximum(n_f, 1)
     v = ra * (1 - ra) / np.maximum(n_a, 1) + rf * (1 - rf) / np.maximum(n_f, 1)
+    return np.asarray(d, dtype=np.float64), np.asarray(v, dtype=np.float64)
+
+
+def _log_lambda(d: FloatArray, v: FloatArray, tau: float, theta0: float) -> FloatArray:
     t2 = tau * tau
     out = 0.5 * np.log(v / (v + t2)) + t2 * (d - theta0) ** 2 / (2 * v * (v + t2))
     return np.asarray(out, dtype=np.float64)
@@ -123,13 +137,11 @@ class MixtureSPRT:
         if not ready.any():
             return
         s_a, n_a, s_f, n_f = s_a[ready], n_a[ready], s_f[ready], n_f[ready]
-        log_l = msprt_log_lambda(s_a, n_a, s_f, n_f, self.tau, self.theta0)
+        d, v = _difference_and_variance(s_a, n_a, s_f, n_f)
+        log_l = _log_lambda(d, v, self.tau, self.theta0)
         self._p_value = min(self._p_value, float(np.exp(-log_l.max())))
-        ra, rf = (s_a + 0.5) / (n_a + 1.0), (s_f + 0.5) / (n_f + 1.0)
-        v = ra * (1 - ra) / n_a + rf * (1 - rf) / n_f
         t2 = self.tau**2
         half = np.sqrt(v * (v + t2) / t2 * (2 * math.log(1 / self.alpha) + np.log((v + t2) / v)))
-        d = s_a / n_a - s_f / n_f
         lo, hi = self._interval
         self._interval = (max(lo, float((d - half).max())), min(hi, float((d + half).min())))
 
