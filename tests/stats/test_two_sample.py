@@ -74,9 +74,15 @@ def test_unequal_arms_and_running_quantities() -> None:
     assert test.counts == (10, 10, 0, 30)
     assert test.p_value == 1.0  # fewer than min_per_arm outcomes in the AI arm
     before = test.p_value, test.interval
+    assert before[1] == (-1.0, 1.0)  # no look yet, so no interval either
     test.update(ai_successes=5, ai_n=100, fallback_successes=5, fallback_n=100)
     assert test.p_value <= before[0]
     assert before[1][0] <= test.interval[0] <= test.interval[1] <= before[1][1]
+    # Both arms now have min_per_arm outcomes: the update took a look at the totals.
+    look = float(np.exp(-msprt_log_lambda(15, 110, 5, 130, test.tau)[()]))
+    assert test.p_value == pytest.approx(look)
+    assert test.p_value < 1.0
+    assert before[1][0] < test.interval[0] < test.difference < test.interval[1] < before[1][1]
 
 
 @pytest.mark.parametrize(
