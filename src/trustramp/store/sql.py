@@ -127,6 +127,25 @@ class SqlStore:
         with self._begin(doing) as connection:
             return [dict(row._mapping) for row in connection.execute(statement)]
 
+    def _read_events(
+        self,
+        model: type[ExposureRow | OutputRow | OutcomeRow],
+        feature: str,
+        since: datetime | None,
+        until: datetime | None,
+        **equal: str | None,
+    ) -> list[dict[str, Any]]:
+        """One feature's rows of an event table in a window, oldest first; a column
+        in ``equal`` filters the rows when its value is not None."""
+        table = model.__table__
+        filters = [table.c[name] == value for name, value in equal.items() if value is not None]
+        statement = (
+            select(table)
+            .where(table.c.feature == feature, *window(table, since, until), *filters)
+            .order_by(table.c.ts, table.c.event_id)
+        )
+        return self._read(statement, f"read {model.__tablename__}")
+
     def exposures(
         self,
         feature: str,
@@ -135,12 +154,8 @@ class SqlStore:
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> list[ExposureEvent]:
-        table = ExposureRow.__table__
-        statement = select(table).where(table.c.feature == feature, *window(table, since, until))
-        if phase is not None:
-            statement = statement.where(table.c.phase == phase)
-        statement = statement.order_by(table.c.ts, table.c.event_id)
-        return [rows.exposure_from(row) for row in self._read(statement, "read exposures")]
+        found = self._read_events(ExposureRow, feature, since, until, phase=phase)
+        return [rows.exposure_from(row) for row in found]
 
     def outputs(
         self,
@@ -150,12 +165,8 @@ class SqlStore:
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> list[OutputEvent]:
-        table = OutputRow.__table__
-        statement = select(table).where(table.c.feature == feature, *window(table, since, until))
-        if phase is not None:
-            statement = statement.where(table.c.phase == phase)
-        statement = statement.order_by(table.c.ts, table.c.event_id)
-        return [rows.output_from(row) for row in self._read(statement, "read outputs")]
+        found = self._read_events(OutputRow, feature, since, until, phase=phase)
+        return [rows.output_from(row) for row in found]
 
     def outcomes(
         self,
@@ -165,12 +176,9 @@ class SqlStore:
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> list[OutcomeEvent]:
-        table = OutcomeRow.__table__
-        statement = select(table).where(table.c.feature == feature, *window(table, since, until))
-        if kind is not None:
-            statement = statement.where(table.c.kind == OutcomeKind(kind).value)
-        statement = statement.order_by(table.c.ts, table.c.event_id)
-        return [rows.outcome_from(row) for row in self._read(statement, "read outcomes")]
+        value = OutcomeKind(kind).value if kind is not None else None
+        found = self._read_events(OutcomeRow, feature, since, until, kind=value)
+        return [rows.outcome_from(row) for row in found]
 
     def outcome_counts(
         self,
