@@ -20,10 +20,6 @@ AttributeTest = Callable[[Any], bool]
 
 _LOGICAL = ("$or", "$nor", "$and", "$not")
 _SAVED_GROUPS = ("$savedGroup", "$savedGroups", "$inGroup", "$notInGroup")
-_KNOWN_OPERATORS = (
-    "$eq $ne $gt $gte $lt $lte $in $nin $ini $nini $all $alli $elemMatch $size $exists "
-    "$type $regex $regexi $notRegex $notRegexi $not $veq $vne $vgt $vgte $vlt $vlte"
-)
 
 
 class Condition:
@@ -186,29 +182,10 @@ def compile_value(value: Any, where: str, insensitive: bool = False) -> ValueTes
 
 
 def _compile_operator(op: str, arg: Any, where: str) -> ValueTest:
-    if op in ("$eq", "$ne"):
-        return ops.scalar_equality(op, arg, where)
-    if op in ("$gt", "$gte", "$lt", "$lte"):
-        return ops.ordering(op, arg, where)
-    if op in ("$veq", "$vne", "$vgt", "$vgte", "$vlt", "$vlte"):
-        return ops.version(op, arg, where)
-    if op in ("$in", "$nin", "$ini", "$nini"):
-        return ops.membership(op, arg, where)
-    if op in ("$regex", "$regexi", "$notRegex", "$notRegexi"):
-        return ops.regex(op, arg, where)
-    if op == "$exists":
-        return ops.exists(arg, where)
-    if op == "$type":
-        return ops.type_is(arg, where)
-    if op == "$not":
-        return _negate(compile_value(arg, f"{where}.$not"))
-    if op in ("$all", "$alli"):
-        return _all_elements(op, arg, where)
-    if op == "$elemMatch":
-        return _elem_match(arg, f"{where}.$elemMatch")
-    if op == "$size":
-        return _size(arg, where)
-    raise _unknown_key(op, where, at_value=True)
+    factory = _OPERATORS.get(op)
+    if factory is None:
+        raise _unknown_key(op, where, at_value=True)
+    return factory(op, arg, where)
 
 
 def _all_elements(op: str, arg: Any, where: str) -> ValueTest:
@@ -261,7 +238,24 @@ def _unknown_key(key: str, where: str, at_value: bool) -> ConditionError:
     if not at_value:
         return ConditionError(where, f"unknown logical operator {key}; expected one of "
                               f"{', '.join(_LOGICAL)} or an attribute path")
-    return ConditionError(where, f"unknown operator {key}; expected one of {_KNOWN_OPERATORS}")
+    return ConditionError(where, f"unknown operator {key}; expected one of {' '.join(_OPERATORS)}")
+
+
+# Every operator a value may use, each with what compiles ``{op: arg}`` found at ``where``,
+# in the order the unknown-operator message lists them.
+_OPERATORS: dict[str, Callable[[str, Any, str], ValueTest]] = {
+    **dict.fromkeys(("$eq", "$ne"), ops.scalar_equality),
+    **dict.fromkeys(("$gt", "$gte", "$lt", "$lte"), ops.ordering),
+    **dict.fromkeys(("$in", "$nin", "$ini", "$nini"), ops.membership),
+    **dict.fromkeys(("$all", "$alli"), _all_elements),
+    "$elemMatch": lambda op, arg, where: _elem_match(arg, f"{where}.$elemMatch"),
+    "$size": lambda op, arg, where: _size(arg, where),
+    "$exists": lambda op, arg, where: ops.exists(arg, where),
+    "$type": lambda op, arg, where: ops.type_is(arg, where),
+    **dict.fromkeys(("$regex", "$regexi", "$notRegex", "$notRegexi"), ops.regex),
+    "$not": lambda op, arg, where: _negate(compile_value(arg, f"{where}.$not")),
+    **dict.fromkeys(("$veq", "$vne", "$vgt", "$vgte", "$vlt", "$vlte"), ops.version),
+}
 
 
 _CACHE: dict[str, Condition] = {}
