@@ -32,27 +32,27 @@ def open_store(url: str | None = None) -> Store:
     """
     store = SqlStore(url if url is not None else default_database_url())
     try:
+        _bring_to_head(store)
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def _bring_to_head(store: SqlStore) -> None:
+    """Migrate a SQLite store to the head revision; refuse any other store not there."""
+    try:
         with store.engine.connect() as connection:
             current = current_revision(connection)
     except SQLAlchemyError as exc:
-        store.close()
         raise store_error(exc, store.url, "connect") from None
     head = head_revision()
     if current == head:
-        return store
-    try:
-        check_known_revision(current, store.url)
-    except StoreError:
-        store.close()
-        raise
+        return
+    check_known_revision(current, store.url)
     if store.engine.dialect.name == "sqlite":
-        try:
-            upgrade_engine(store.engine)
-        except StoreError:
-            store.close()
-            raise
-        return store
-    store.close()
+        upgrade_engine(store.engine)
+        return
     raise StoreError(
         f"database {store.url} is at schema revision {current or 'none (empty)'} but this "
         f"trustramp needs {head}; run: trustramp db upgrade --database '{store.url}'"
