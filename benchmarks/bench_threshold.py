@@ -32,8 +32,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import beta as beta_fn
 from scipy.special import betainc
-from scipy.stats import beta as beta_dist
 
+from trustramp.stats.slices import clopper_pearson
 from trustramp.stats.threshold import DEFAULT_GRID, select_threshold
 
 TARGET = 0.90
@@ -85,9 +85,7 @@ def naive_index(
 
 
 def upper95(violations: int) -> float:
-    if violations == DRAWS:
-        return 1.0
-    return float(beta_dist.ppf(0.975, violations + 1, DRAWS - violations))
+    return float(clopper_pearson(np.array([violations]), np.array([DRAWS]), 0.95)[1][0])
 
 
 def run(model: ScoreModel, n: int, step: str, rng: np.random.Generator) -> list[str]:
