@@ -23,6 +23,7 @@ def test_upgrade_reports_what_it_did_then_that_nothing_was_left(tmp_path: Path) 
     second = runner.invoke(app, ["db", "upgrade", "--database", url])
     assert second.exit_code == 0
     assert "already at" in second.stdout
+    assert f"already at {head_revision()} (head)" in second.stdout
     assert "nothing to do" in second.stdout
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from trustramp.cli.app import app
-from trustramp.store import StoreError, default_database_url, head_revision, upgrade
+from trustramp.store import StoreError, default_database_url, upgrade
 
 db_app = typer.Typer(
     name="db",
@@ -48,6 +48,4 @@ def upgrade_command(
             f"to {result.after} (head)"
         )
     else:
-        typer.echo(
-            f"{result.url} is already at {result.after or head_revision()} (head); nothing to do"
-        )
+        typer.echo(f"{result.url} is already at {result.after} (head); nothing to do")
