@@ -18,6 +18,7 @@ of about 1,200 labels, against about 2,650 for the Beta(1, 1) mixture
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal
@@ -45,13 +46,17 @@ class GateResult:
     kind: Kind
     decision: bool
     bound: float
-    estimate: float
     n: int
     successes: int
     threshold: float
     alpha: float
     method: str
     missing: tuple[str, ...] = field(default=())
+
+    @property
+    def estimate(self) -> float:
+        """Observed rate ``successes / n`` (NaN without outcomes)."""
+        return _estimate(self.successes, self.n)
 
     @property
     def reason(self) -> str:
@@ -64,6 +69,10 @@ class GateResult:
                 f"(estimate {self.estimate:.4f}, n={self.n}, alpha={self.alpha})"
             )
         return "; ".join(self.missing)
+
+
+def _estimate(successes: int, n: int) -> float:
+    return successes / n if n else math.nan
 
 
 def _check_duration(value: timedelta, name: str) -> timedelta:
@@ -140,7 +149,7 @@ class PromotionCriterion:
         if not bound > self.target:
             missing.append(
                 f"lower bound {bound:.4f} has not cleared target {self.target:.4f} "
-                f"(estimate {successes / n if n else float('nan'):.4f} over {n} labels)"
+                f"(estimate {_estimate(successes, n):.4f} over {n} labels)"
             )
         if n < self.min_samples:
             missing.append(f"{n} labelled outcomes, needs >= {self.min_samples}")
@@ -150,8 +159,7 @@ class PromotionCriterion:
                 f"{elapsed / day:.1f} days elapsed, needs >= {self.min_duration / day:g} days"
             )
         return GateResult(
-            kind="promotion", decision=not missing, bound=bound,
-            estimate=successes / n if n else float("nan"), n=n, successes=successes,
+            kind="promotion", decision=not missing, bound=bound, n=n, successes=successes,
             threshold=self.target, alpha=self.alpha, method=self.method,
             missing=tuple(missing),
         )
@@ -213,10 +221,9 @@ def breach_test(
     if not upper < floor:
         missing = (
             f"upper bound {upper:.4f} is not below floor {floor:.4f} "
-            f"(estimate {successes / n if n else float('nan'):.4f} over {n} labels)",
+            f"(estimate {_estimate(successes, n):.4f} over {n} labels)",
         )
     return GateResult(
-        kind="breach", decision=not missing, bound=upper,
-        estimate=successes / n if n else float("nan"), n=n, successes=successes,
+        kind="breach", decision=not missing, bound=upper, n=n, successes=successes,
         threshold=floor, alpha=alpha, method=method, missing=missing,
     )
