@@ -8,36 +8,15 @@ import subprocess
 import sys
 import textwrap
 import threading
-from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from trustramp.events import Event, ExposureEvent
+from trustramp.events import ExposureEvent
 from trustramp.store import EventWriter, SqlStore, open_store
 
-from .gated import GatedStore
-
-
-def exposure(i: int) -> ExposureEvent:
-    return ExposureEvent("advice", "1", f"u{i}", True, "beta", "in segment")
-
-
-
-class FlakyStore(SqlStore):
-    """A real store that fails its first ``failures`` writes, like a dropped connection."""
-
-    def __init__(self, url: str, failures: int) -> None:
-        super().__init__(url)
-        self.failures = failures
-        self.calls = 0
-
-    def write(self, events: Sequence[Event]) -> None:
-        self.calls += 1
-        if self.calls <= self.failures:
-            raise ConnectionError(f"simulated outage {self.calls}")
-        super().write(events)
+from .gated import CountingStore, GatedStore, exposure
 
 
 @pytest.fixture
@@ -88,13 +67,13 @@ def test_submit_never_blocks_on_a_slow_store_and_counts_drops(
 def test_transient_failures_are_retried_then_given_up_without_raising(
     sqlite_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    flaky = FlakyStore(sqlite_url, failures=2)
+    flaky = CountingStore(sqlite_url, failures=2)
     writer = EventWriter(flaky, max_retries=3, retry_delay=0.001, flush_interval=0)
     writer.submit(exposure(0))
     assert writer.flush(timeout=10)
     assert (writer.written, writer.failed, flaky.calls) == (1, 0, 3)
 
-    down = FlakyStore(sqlite_url, failures=10**6)
+    down = CountingStore(sqlite_url, failures=10**6)
     writer2 = EventWriter(down, max_retries=2, retry_delay=0.001, flush_interval=0)
     with caplog.at_level(logging.ERROR, logger="trustramp.store.writer"):
         writer2.submit(exposure(1))

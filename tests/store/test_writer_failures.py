@@ -6,7 +6,6 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -15,24 +14,7 @@ from trustramp.events import Event, ExposureEvent, OutcomeEvent, OutcomeKind, Ou
 from trustramp.store import EventWriter, SqlStore, open_store
 from trustramp.store.rows import event_rows
 
-from .gated import GatedStore
-
-
-def exposure(i: int) -> ExposureEvent:
-    return ExposureEvent("advice", "1", f"u{i}", True, "beta", "in segment")
-
-
-class CountingStore(SqlStore):
-    """A real store that counts the writes it is asked to do."""
-
-    def __init__(self, url: str) -> None:
-        super().__init__(url)
-        self.calls = 0
-
-    def write(self, events: Sequence[Event]) -> None:
-        self.calls += 1
-        super().write(events)
-
+from .gated import CountingStore, GatedStore, exposure
 
 
 @pytest.fixture
