@@ -123,7 +123,10 @@ def brier_score(confidence: ArrayLike, correct: ArrayLike) -> float:
     >>> round(brier_score([0.8, 0.8, 0.8, 0.8, 0.8], [True, True, True, False, False]), 6)
     0.28
     """
-    conf, corr = as_labelled_outputs(confidence, correct)
+    return _brier(*as_labelled_outputs(confidence, correct))
+
+
+def _brier(conf: NDArray[np.float64], corr: NDArray[np.bool_]) -> float:
     return float(np.mean((conf - corr) ** 2))
 
 
@@ -172,11 +175,13 @@ def calibration_report(
     bins: list[ReliabilityBin] = []
     ece = 0.0
     mce = 0.0
-    for k, members in enumerate(_bin_members(conf, int(n_bins), binning)):
-        count = int(members.size)
-        hits = int(corr[members].sum())
-        low_arr, high_arr = clopper_pearson(np.array([hits]), np.array([count]), level)
-        low, high = float(low_arr[0]), float(high_arr[0])
+    members_of = _bin_members(conf, int(n_bins), binning)
+    counts = np.array([m.size for m in members_of], dtype=np.int64)
+    hit_counts = np.array([corr[m].sum() for m in members_of], dtype=np.int64)
+    lows, highs = clopper_pearson(hit_counts, counts, level)
+    for k, members in enumerate(members_of):
+        count, hits = int(counts[k]), int(hit_counts[k])
+        low, high = float(lows[k]), float(highs[k])
         if binning == "equal_width":
             lower, upper = k / n_bins, (k + 1) / n_bins
         else:
@@ -196,7 +201,7 @@ def calibration_report(
         level=level,
         ece=ece,
         mce=mce,
-        brier=float(np.mean((conf - corr) ** 2)),
+        brier=_brier(conf, corr),
         bins=tuple(bins),
     )
 
