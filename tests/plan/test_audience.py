@@ -6,7 +6,10 @@ import math
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from trustramp.decide import compile_policy
 from trustramp.plan import Plan, estimate_audience
 from trustramp.plan.audience import exposure_growth, growth, nested
 
@@ -88,3 +91,54 @@ def test_exposure_growth_counts_the_earlier_audience_unless_nested() -> None:
     # 100% of everyone contains any earlier audience
     q = plan(10000, segments, {"segments": ["staff"], "percent": 100}, {"percent": 100})
     assert nested(q, *q.phases)
+
+
+# nested() is what lets lint count a step's growth without the earlier audience (TR003);
+# the engine itself decides who is in, so check the promise against compile_policy.
+SIM_SEGMENTS = ("a", "b", "c")
+SIM_UNITS: list[dict[str, Any]] = [{"id": f"u{i}", "x": i % 3} for i in range(400)]
+sim_segment = st.fixed_dictionaries({
+    "condition": st.sampled_from([{}, {"x": 1}, {"x": {"$in": [1, 2]}}]),
+    "users": st.sampled_from([[], ["u1", "u7", "u300"]]),
+})
+sim_audience = st.fixed_dictionaries({
+    "segments": st.lists(st.sampled_from(SIM_SEGMENTS), unique=True, max_size=2),
+    "percent": st.sampled_from([0, 5, 20, 50, 100]),
+})
+
+
+@st.composite
+def sim_steps(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
+    before: dict[str, Any] = draw(sim_audience)
+    if draw(st.booleans()):  # a widening step, so that nested steps are common
+        extra = draw(st.lists(st.sampled_from(SIM_SEGMENTS), unique=True, max_size=1))
+        segments = list(dict.fromkeys([*before["segments"], *extra]))
+        percent = draw(st.sampled_from([p for p in (0, 5, 20, 50, 100) if p >= before["percent"]]))
+        return before, {"segments": segments, "percent": percent}
+    return before, draw(sim_audience)
+
+
+def _alone(segments: dict[str, Any], audience: dict[str, Any]) -> set[str]:
+    """Units the engine exposes in ``audience`` itself (a one-phase plan: no earlier
+    audience kept)."""
+    policy = compile_policy(plan(None, segments, audience))
+    return {str(unit["id"]) for unit in SIM_UNITS if policy.exposure(unit).exposed}
+
+
+@settings(max_examples=150, deadline=None)
+@given(segments=st.fixed_dictionaries(dict.fromkeys(SIM_SEGMENTS, sim_segment)), step=sim_steps())
+def test_nested_steps_keep_every_earlier_unit_in_the_engine(
+    segments: dict[str, Any], step: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    before, after = step
+    p = plan(None, segments, before, after)
+    if nested(p, *p.phases):
+        assert _alone(segments, before) <= _alone(segments, after)
+
+
+def test_the_simulation_sees_a_step_that_is_not_nested() -> None:
+    segments = {"a": {"condition": {"x": 1}}, "b": {"condition": {"x": 2}}}
+    before, after = {"segments": ["a"], "percent": 50}, {"segments": ["b"], "percent": 100}
+    p = plan(None, segments, before, after)
+    assert not nested(p, *p.phases)
+    assert not _alone(segments, before) <= _alone(segments, after)
