@@ -224,15 +224,27 @@ def bounds_from_counts(
         ev = log_evidence(s, nn, p, method=method, side=which, prior=prior, sigma=sigma)
         return float(ev) - threshold
 
+    if method == "beta_binomial":
+        return _edges(f, side, p_hat, p_hat)
+    return _edges(f, side, 1.0, 0.0)
+
+
+def _edges(
+    f: Callable[[float, Literal["lower", "upper"]], float],
+    side: Side,
+    kept_lower: float,
+    kept_upper: float,
+) -> tuple[float, float]:
+    """``(lower, upper)`` edges of the set ``{p : f(p, side) < 0}`` the evidence keeps.
+
+    Each requested side is bisected from its rejected end (0 or 1) towards a point the
+    evidence keeps; a side whose end is not rejected stays trivial (0 or 1).
+    """
     lower, upper = 0.0, 1.0
-    if side in ("both", "lower"):
-        kept = p_hat if method == "beta_binomial" else 1.0
-        if f(0.0, "lower") >= 0 and f(kept, "lower") < 0:
-            lower = _bisect(lambda p: f(p, "lower"), 0.0, kept)
-    if side in ("both", "upper"):
-        kept = p_hat if method == "beta_binomial" else 0.0
-        if f(1.0, "upper") >= 0 and f(kept, "upper") < 0:
-            upper = _bisect(lambda p: f(p, "upper"), 1.0, kept)
+    if side in ("both", "lower") and f(0.0, "lower") >= 0 and f(kept_lower, "lower") < 0:
+        lower = _bisect(lambda p: f(p, "lower"), 0.0, kept_lower)
+    if side in ("both", "upper") and f(1.0, "upper") >= 0 and f(kept_upper, "upper") < 0:
+        upper = _bisect(lambda p: f(p, "upper"), 1.0, kept_upper)
     return lower, upper
 
 
@@ -440,12 +452,9 @@ class ConfidenceSequence:
         def f(p: float, which: Literal["lower", "upper"]) -> float:
             return float(betting_log_capital(x, bets, p, which).sum()) - threshold
 
-        lower, upper = 0.0, 1.0
-        if self.side in ("both", "lower") and f(0.0, "lower") >= 0:
-            lower = _bisect(lambda p: f(p, "lower"), 0.0, 1.0)
-        if self.side in ("both", "upper") and f(1.0, "upper") >= 0:
-            upper = _bisect(lambda p: f(p, "upper"), 1.0, 0.0)
-        return lower, upper
+        # The capital against p = 1 (lower) or p = 0 (upper) never grows, so those
+        # ends are always kept.
+        return _edges(f, self.side, 1.0, 0.0)
 
     def __repr__(self) -> str:
         lo, hi = self.bounds
