@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from trustramp.cli.app import app
+from trustramp.cli.app import app, fail
 from trustramp.decide import Explanation, Status, compile_policy
 from trustramp.plan import PlanError, load_plan_file
 
@@ -26,8 +26,7 @@ _STYLE = {"pass": "green", "fail": "red", "skip": "dim"}
 
 
 def _fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(2)
+    fail(f"error: {message}", 2)
 
 
 def _json_object(option: str, text: str) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from trustramp.cli.app import app
+from trustramp.cli.app import app, fail
 from trustramp.plan import (
     PlanDocument,
     PlanError,
@@ -45,9 +45,7 @@ def _load(path: Path) -> PlanDocument:
         for problem in error.problems:
             typer.echo(str(problem), err=True)
         count = len(error.problems)
-        typer.echo(f"{path}: {count} problem{'s' if count != 1 else ''}; the plan is not valid",
-                   err=True)
-        raise typer.Exit(1) from None
+        fail(f"{path}: {count} problem{'s' if count != 1 else ''}; the plan is not valid", 1)
 
 
 @app.command()
@@ -118,12 +116,10 @@ def init(
     try:
         write_template(scenario, output, force=force)
     except FileExistsError:
-        typer.echo(f"{output} already exists; pass --force to overwrite it, or --output to "
-                   "write the plan elsewhere", err=True)
-        raise typer.Exit(2) from None
+        fail(f"{output} already exists; pass --force to overwrite it, or --output to write "
+             "the plan elsewhere", 2)
     except OSError as error:
-        typer.echo(f"{output}: cannot write the plan: {error.strerror or error}", err=True)
-        raise typer.Exit(1) from None
+        fail(f"{output}: cannot write the plan: {error.strerror or error}", 1)
     stakes = parse_plan(template_text(scenario), str(output)).feature.stakes.value
     typer.echo(f"wrote {output} ({scenario.value} scenario, {stakes} stakes); "
                f"edit the values marked 'yours', then run: trustramp lint {output}")
