@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -123,6 +127,43 @@ def test_concurrent_upgrades_of_one_database_are_serialized(empty_url: str) -> N
         thread.join()
     assert errors == []
     assert sorted(r.changed for r in results) == [False, False, False, True]
+
+
+UPGRADE_WHEN_TOLD = """
+import json, sys, time
+from pathlib import Path
+from trustramp.store import upgrade
+folder, name, url = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+(folder / name).touch()
+while not (folder / "go").exists():
+    time.sleep(0.001)
+print(json.dumps(upgrade(url).changed))
+"""
+
+
+def test_concurrent_upgrades_from_separate_processes_are_serialized(
+    empty_url: str, tmp_path: Path
+) -> None:
+    # Threads of one process queue on a process-wide lock before reaching the
+    # database; only separate processes test the database lock itself.
+    names = [f"ready{i}" for i in range(3)]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", UPGRADE_WHEN_TOLD, str(tmp_path), name, empty_url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in names
+    ]
+    deadline = time.monotonic() + 60
+    while not all((tmp_path / name).exists() for name in names):
+        assert time.monotonic() < deadline, "the upgrade processes did not start"
+        time.sleep(0.01)
+    (tmp_path / "go").touch()
+    outputs = [process.communicate(timeout=60) for process in processes]
+    assert [process.returncode for process in processes] == [0, 0, 0], outputs
+    assert sorted(json.loads(out) for out, _ in outputs) == [False, False, True]
 
 
 def test_upgrades_of_different_databases_in_threads_do_not_mix(tmp_path: Path) -> None:
