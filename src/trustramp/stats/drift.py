@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from trustramp.stats.confidence_sequence import check_alpha
-from trustramp.stats.slices import clopper_pearson_one_sided
+from trustramp.stats.slices import clopper_pearson_one_sided, correct_flags
 
 FloatArray = NDArray[np.float64]
 
@@ -39,17 +39,13 @@ def _confidences(name: str, values: Iterable[float]) -> FloatArray:
 
 
 def _outcomes(name: str, values: Iterable[bool | int], expected: int) -> NDArray[np.bool_]:
-    array = np.asarray(list(values))
-    if array.ndim != 1 or array.size != expected:
+    flags = correct_flags(name, values)
+    if flags.size != expected:
         raise ValueError(
-            f"{name}: has {array.size} outcomes but the confidences have {expected}; "
+            f"{name}: has {flags.size} outcomes but the confidences have {expected}; "
             "pass one correct flag per confidence"
         )
-    bad = np.flatnonzero((array != 0) & (array != 1))
-    if bad.size:
-        i = int(bad[0])
-        raise ValueError(f"{name}[{i}] = {array[i].item()!r}: correct flags must be bools or 0/1")
-    return array.astype(bool)
+    return flags
 
 
 # ---------------------------------------------------------------- PSI

@@ -167,6 +167,21 @@ def clopper_pearson_one_sided(
     return lower, upper
 
 
+def correct_flags(name: str, values: Iterable[bool | int]) -> NDArray[np.bool_]:
+    """``values`` as a non-empty 1-D bool array; each must be a bool or 0/1.
+
+    Raises ValueError naming ``name`` and the index of the first value that is not.
+    """
+    array = np.asarray(list(values))
+    if array.ndim != 1 or array.size == 0:
+        raise ValueError(f"{name}: need a non-empty 1-D sequence of correct flags")
+    bad = np.flatnonzero((array != 0) & (array != 1))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"{name}[{i}] = {array[i].item()!r}: correct flags must be bools or 0/1")
+    return array.astype(bool)
+
+
 def _is_missing(value: object) -> bool:
     # Concrete types first: the numbers.Real ABC check is slow on large columns.
     if value is None:
@@ -296,12 +311,7 @@ def find_error_slices(
     >>> report.slices[0].description, report.verdict
     ('task = table', 'concentrated')
     """
-    hits = np.asarray(list(correct))
-    if hits.ndim != 1 or hits.size == 0:
-        raise ValueError("correct: need a non-empty 1-D sequence of correct flags")
-    bad = np.flatnonzero((hits != 0) & (hits != 1))
-    if bad.size:
-        raise ValueError(f"correct[{bad[0]}] = {hits[bad[0]].item()!r}: must be a bool or 0/1")
+    hits = correct_flags("correct", correct)
     if isinstance(min_support, bool) or not isinstance(min_support, int) or min_support < 1:
         raise ValueError(f"min_support = {min_support!r}: must be an integer >= 1")
     for name, value in (("q", q), ("level", level)):
@@ -313,7 +323,7 @@ def find_error_slices(
         raise ValueError(f"max_attributes = {max_attributes!r}: must be 1 or 2")
     if fdr not in ("bh", "by"):
         raise ValueError(f"fdr = {fdr!r}: use 'bh' or 'by'")
-    wrong = ~hits.astype(bool)
+    wrong = ~hits
     total = wrong.size
     encoded = [_encode(k, v, numeric_bins) for k, v in _columns(rows, total).items()]
     # A candidate is (row codes, levels per code); pairs combine two attributes' codes.
