@@ -137,7 +137,7 @@ class CusumLattice:
         """Run the detector over a streams x events array of wrong-answer indicators.
 
         Returns, per stream, the 0-based index of the first alarm (-1 if none) and the
-        statistic after the last event. Uses Lindley's form
+        statistic at that alarm (after the last event if none). Uses Lindley's form
         ``S_t = X_t - min(-S_0, min_{s<=t} X_s)`` so a whole block is a cumsum.
         """
         wrong = np.atleast_2d(wrong)
@@ -147,7 +147,8 @@ class CusumLattice:
         stat: NDArray[np.int64] = walk - np.minimum(np.minimum.accumulate(walk, axis=1), reflect_at)
         hit = stat >= self.threshold
         first = np.where(hit.any(axis=1), hit.argmax(axis=1), -1).astype(np.int64)
-        return first, stat[:, -1].astype(np.int64)
+        at = np.where(first >= 0, first, stat.shape[1] - 1)
+        return first, stat[np.arange(stat.shape[0]), at].astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -366,13 +367,11 @@ class CusumDetector:
         batch = as_outcome_batch(outcomes)
         if self._alarm_at is not None or batch.size == 0:
             return self.alarmed
-        first, final = self._lattice.first_alarm(~batch[None, :], self._state)
+        first, state = self._lattice.first_alarm(~batch[None, :], self._state)
+        self._state = int(state[0])
         if first[0] >= 0:
-            stop = int(first[0]) + 1
-            self._n += stop
+            self._n += int(first[0]) + 1
             self._alarm_at = self._n
-            self._state = int(self._lattice.first_alarm(~batch[None, :stop], self._state)[1][0])
         else:
             self._n += batch.size
-            self._state = int(final[0])
         return self.alarmed
