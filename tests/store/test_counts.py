@@ -88,7 +88,6 @@ def expected(
         reviews_total=reviews[1],
         tickets=sum(o.kind is OutcomeKind.TICKET for o in chosen),
         critical_errors=len({o.decision_id for o in chosen if o.critical}),
-        outputs=sum(actions.values()),
         outputs_by_action=dict(actions),
     )
 
@@ -106,6 +105,12 @@ def test_counts_match_an_independent_tally_per_phase_and_window(store: SqlStore)
         for phase in (None, *PHASES):
             got = store.outcome_counts("advice", phase=phase, since=since, until=until)
             assert got == expected(outputs_with_dup, outcomes, phase, since, until), (phase, since)
+            in_window = [
+                o
+                for o in outputs_with_dup
+                if since <= o.ts < until and (phase is None or o.phase == phase)
+            ]
+            assert got.outputs == len(in_window) > 0, (phase, since)
     everything = store.outcome_counts("advice")
     assert everything.labels_total > 0
     assert everything.tickets > 0

@@ -93,6 +93,5 @@ def outcome_counts(
         reviews_total=numbers[5],
         tickets=numbers[6],
         critical_errors=numbers[7],
-        outputs=sum(by_action.values()),
         outputs_by_action=by_action,
     )

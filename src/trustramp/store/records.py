@@ -150,8 +150,12 @@ class OutcomeCounts:
     reviews_total: int = 0
     tickets: int = 0
     critical_errors: int = 0
-    outputs: int = 0
     outputs_by_action: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def outputs(self) -> int:
+        """Output events in the window, all actions together."""
+        return sum(self.outputs_by_action.values())
 
     @property
     def accuracy(self) -> float:
