@@ -220,3 +220,15 @@ def test_bad_outcomes_and_burn_ins_are_rejected() -> None:
         cusum_average_run_length(0.9, 0.8, h, 0.9, start=h)
     with pytest.raises(ValueError, match="p must be a success rate"):
         cusum_average_run_length(0.9, 0.8, h, 1.2)
+
+
+def test_estimated_detector_rejects_what_the_known_one_rejects() -> None:
+    det = EstimatedBaselineCusum(0.05, 100, burn_in=10)
+    with pytest.raises(ValueError, match="correct must be a bool"):
+        det.update(1)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="outcomes must be a 1-D sequence of bools"):
+        det.update_many([1, 0])
+    with pytest.raises(ValueError, match="confidence must be"):
+        EstimatedBaselineCusum(0.05, 100, burn_in=10, confidence=1.0)
+    assert det.n == 0
+    assert det.baseline is None
