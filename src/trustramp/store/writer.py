@@ -163,8 +163,7 @@ class EventWriter:
                 self._queue.put(marker)
         if running:
             return marker.reached.wait(timeout)
-        self._thread.join(timeout)
-        return not self._thread.is_alive() and self._queue.empty()
+        return self._join(timeout)
 
     def close(self, timeout: float | None = 10.0) -> bool:
         """Stop accepting events, write the queued ones, and stop the thread.
@@ -179,11 +178,15 @@ class EventWriter:
             if not already_closed:
                 self._queue.put(marker)
         if already_closed:
-            self._thread.join(timeout)
-            return not self._thread.is_alive() and self._queue.empty()
+            return self._join(timeout)
         drained = marker.reached.wait(timeout)
         self._thread.join(timeout=0 if not drained else timeout)
         return drained
+
+    def _join(self, timeout: float | None) -> bool:
+        # After close: wait for the thread to finish what close left it.
+        self._thread.join(timeout)
+        return not self._thread.is_alive() and self._queue.empty()
 
     def _run(self) -> None:
         while True:
