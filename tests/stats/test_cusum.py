@@ -232,3 +232,5 @@ def test_estimated_detector_rejects_what_the_known_one_rejects() -> None:
         EstimatedBaselineCusum(0.05, 100, burn_in=10, confidence=1.0)
     assert det.n == 0
     assert det.baseline is None
+    # numpy scalars are numbers too (settings often come out of numpy arrays)
+    assert EstimatedBaselineCusum(0.05, 100, burn_in=10, confidence=np.float32(0.9)).burn_in == 10

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
+from numbers import Real
 from typing import Literal
 
 import numpy as np
@@ -58,7 +59,7 @@ _BISECT_STEPS = 64
 
 def check_alpha(alpha: float, name: str = "alpha") -> float:
     """Return ``alpha`` as a float, or raise ValueError unless 0 < alpha < 1."""
-    if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 < alpha < 1:
+    if isinstance(alpha, bool) or not isinstance(alpha, Real) or not 0 < alpha < 1:
         raise ValueError(f"{name} must be a number strictly between 0 and 1, got {alpha!r}")
     return float(alpha)
 
@@ -78,7 +79,7 @@ def check_counts(successes: int, n: int, where: str = "") -> tuple[int, int]:
 
 def check_rate(value: float, name: str) -> float:
     """Return ``value`` as a float, or raise ValueError unless 0 <= value <= 1."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+    if isinstance(value, bool) or not isinstance(value, Real) or not 0 <= value <= 1:
         raise ValueError(f"{name} must be a rate in [0, 1], got {value!r}")
     return float(value)
 
