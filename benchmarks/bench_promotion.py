@@ -18,11 +18,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from trustramp.stats.confidence_sequence import (
-    betting_log_capital,
-    lower_crossing_boundary,
-    prpl_bets,
-)
+from trustramp.stats.confidence_sequence import betting_log_capital, prpl_bets
 from trustramp.stats.gates import PromotionCriterion
 
 TARGET, ALPHA, TRUTH = 0.90, 0.05, 0.92
@@ -36,10 +32,7 @@ def first(hit: np.ndarray) -> np.ndarray:
 
 
 def boundary_rule(crit: PromotionCriterion) -> Crossing:
-    need = lower_crossing_boundary(
-        np.arange(1, HORIZON + 1), TARGET, alpha=ALPHA, method=crit.method, side="lower",
-        prior=crit.prior, design_rate=TARGET, design_samples=crit.design_samples,
-    )
+    need = crit.crossing_boundary(np.arange(1, HORIZON + 1))
     return lambda x: first(np.cumsum(x, axis=1) >= need)
 
 

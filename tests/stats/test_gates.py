@@ -25,11 +25,7 @@ def successes(p: float, seed: int, paths: int = PATHS, steps: int = STEPS) -> np
 
 
 def promotion_need(crit: PromotionCriterion, steps: int = STEPS) -> np.ndarray:
-    return lower_crossing_boundary(
-        np.arange(1, steps + 1), crit.target, alpha=crit.alpha, method=crit.method,
-        side="lower", prior=crit.prior, design_rate=crit.target,
-        design_samples=crit.design_samples,
-    )
+    return crit.crossing_boundary(np.arange(1, steps + 1))
 
 
 def first_crossing(s: np.ndarray, need: np.ndarray) -> np.ndarray:

@@ -23,7 +23,7 @@ from datetime import timedelta
 
 import numpy as np
 
-from trustramp.stats.confidence_sequence import check_counts, check_rate, lower_crossing_boundary
+from trustramp.stats.confidence_sequence import check_counts, check_rate
 from trustramp.stats.gates import PromotionCriterion
 
 _CHECKPOINTS = 4000
@@ -139,11 +139,7 @@ def _simulate_labels(
         step = max(1, math.ceil(horizon / _CHECKPOINTS))
         k = np.arange(1, math.ceil(horizon / step) + 1)
         sizes = n + step * k
-        need = lower_crossing_boundary(
-            sizes, criterion.target, alpha=criterion.alpha, method=criterion.method,
-            side="lower", prior=criterion.prior, design_rate=criterion.target,
-            design_samples=criterion.design_samples,
-        )
+        need = criterion.crossing_boundary(sizes)
         gains = successes + np.cumsum(rng.binomial(step, rate, size=(paths, k.size)), axis=1)
         crossed = gains >= need
         hit = crossed.any(axis=1)

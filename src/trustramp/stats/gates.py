@@ -23,6 +23,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal
 
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
 from trustramp.stats.confidence_sequence import (
     ConfidenceSequence,
     Method,
@@ -30,6 +33,7 @@ from trustramp.stats.confidence_sequence import (
     check_alpha,
     check_counts,
     check_rate,
+    lower_crossing_boundary,
 )
 
 Kind = Literal["promotion", "breach"]
@@ -131,6 +135,17 @@ class PromotionCriterion:
             successes, n, alpha=self.alpha, method=self.method, side="lower",
             prior=self.prior, design_rate=self.target, design_samples=self.design_samples,
         )[0]
+
+    def crossing_boundary(self, sizes: ArrayLike) -> NDArray[np.int64]:
+        """Fewest successes after each of ``sizes`` outcomes for which the bound clears.
+
+        The counts-only counterpart of :meth:`lower_bound`, for simulating the gate
+        (``n + 1`` where no count suffices); see :func:`lower_crossing_boundary`.
+        """
+        return lower_crossing_boundary(
+            sizes, self.target, alpha=self.alpha, method=self.method, side="lower",
+            prior=self.prior, design_rate=self.target, design_samples=self.design_samples,
+        )
 
     def check(self, successes: int, n: int, elapsed: timedelta) -> GateResult:
         """Decide from counts (mixture methods)."""
