@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
+from sqlalchemy import URL, Connection, Engine, create_engine, event, func, make_url, select
 from sqlalchemy.exc import (
     ArgumentError,
     DataError,
@@ -137,6 +137,16 @@ def lock_key(*parts: str) -> int:
     """A stable signed 64-bit key for ``pg_advisory_xact_lock`` from text parts."""
     digest = hashlib.blake2b("\x00".join(parts).encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
+
+
+def advisory_lock(connection: Connection, *parts: str) -> None:
+    """On PostgreSQL, hold the transaction advisory lock named by ``parts`` until commit.
+
+    SQLite needs none: its transactions that must be serialized begin with
+    ``BEGIN IMMEDIATE`` (see :data:`IMMEDIATE`), which takes the database's write lock.
+    """
+    if connection.dialect.name == "postgresql":
+        connection.execute(select(func.pg_advisory_xact_lock(lock_key(*parts))))
 
 
 def store_error(exc: BaseException, url: URL | str, doing: str) -> StoreError:

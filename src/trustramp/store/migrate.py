@@ -19,13 +19,13 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from trustramp.store.database import (
     IMMEDIATE,
+    advisory_lock,
     create_store_engine,
-    lock_key,
     parse_database_url,
     safe_url,
     store_error,
@@ -101,8 +101,7 @@ def upgrade_engine(engine: Engine) -> UpgradeResult:
         with _ALEMBIC, engine.connect() as connection:
             connection = connection.execution_options(**{IMMEDIATE: True})
             with connection.begin():
-                if engine.dialect.name == "postgresql":
-                    connection.execute(select(func.pg_advisory_xact_lock(lock_key("migrate"))))
+                advisory_lock(connection, "migrate")
                 before = current_revision(connection)
                 check_known_revision(before, url)
                 command.upgrade(alembic_config(connection), "head")

@@ -31,9 +31,9 @@ from trustramp.store import rows
 from trustramp.store.counts import outcome_counts
 from trustramp.store.database import (
     IMMEDIATE,
+    advisory_lock,
     create_store_engine,
     is_sqlite_memory,
-    lock_key,
     on_fork_in_child,
     parse_database_url,
     safe_url,
@@ -106,10 +106,6 @@ class SqlStore:
                         yield connection
             except SQLAlchemyError as exc:
                 raise store_error(exc, self.url, doing) from None
-
-    def _advisory_lock(self, connection: Connection, *parts: str) -> None:
-        if connection.dialect.name == "postgresql":
-            connection.execute(select(func.pg_advisory_xact_lock(lock_key(*parts))))
 
     def write(self, events: Sequence[Event]) -> None:
         grouped = rows.event_rows(events)
@@ -200,7 +196,7 @@ class SqlStore:
         table = AdmissionRow.__table__
         key = (table.c.feature == feature, table.c.phase == phase)
         with self._begin("admit a unit", immediate=True) as connection:
-            self._advisory_lock(connection, "admit", feature, phase)
+            advisory_lock(connection, "admit", feature, phase)
             if connection.execute(select(1).where(*key, table.c.unit_id == unit_id)).first():
                 return True
             admitted = connection.scalar(select(func.count()).select_from(table).where(*key))
@@ -227,7 +223,7 @@ class SqlStore:
     @contextmanager
     def state_transaction(self, feature: str) -> Iterator[SqlStateTransaction]:
         with self._begin("change feature state", immediate=True) as connection:
-            self._advisory_lock(connection, "state", feature)
+            advisory_lock(connection, "state", feature)
             transaction = SqlStateTransaction(
                 connection, feature, read_state(connection, feature), self._insert
             )
