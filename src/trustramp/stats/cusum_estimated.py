@@ -54,15 +54,31 @@ from trustramp.stats.slices import clopper_pearson_one_sided
 
 @dataclass(frozen=True)
 class EstimatedBaseline:
-    """What the burn-in gave: the estimate, its lower bound and the chart built on them."""
+    """What the burn-in gave: the estimate, its lower bound and the chart built on them.
+
+    The chart's rates are its design's (``p0_lower`` is ``design.p0``, ``p1_design``
+    is ``design.p1``), so they cannot disagree with the chart that runs.
+    """
 
     burn_in_correct: int
     burn_in_n: int
     confidence: float
-    p0_estimate: float
-    p0_lower: float
-    p1_design: float
     design: CusumDesign
+
+    @property
+    def p0_estimate(self) -> float:
+        """Burn-in accuracy ``burn_in_correct / burn_in_n``."""
+        return self.burn_in_correct / self.burn_in_n
+
+    @property
+    def p0_lower(self) -> float:
+        """One-sided Clopper-Pearson lower bound on p0 at ``confidence``: the chart's p0."""
+        return self.design.p0
+
+    @property
+    def p1_design(self) -> float:
+        """The post-drop accuracy the chart is designed for."""
+        return self.design.p1
 
 
 def design_from_burn_in(
@@ -97,9 +113,6 @@ def design_from_burn_in(
         burn_in_correct=correct,
         burn_in_n=n,
         confidence=confidence,
-        p0_estimate=estimate,
-        p0_lower=lower,
-        p1_design=p1,
         design=calibrate_cusum(lower, p1, float(false_alarm_interval)),
     )
 
