@@ -82,6 +82,8 @@ def test_psi_bins_come_from_the_baseline_and_ties_merge_bins() -> None:
     assert result.bins == 10
     assert np.allclose(result.baseline_share, 0.1, atol=0.001)
     assert list(result.edges) == sorted(result.edges)
+    # The edges are the baseline's deciles (the order statistics 100, 200, ..., 900).
+    assert result.edges == tuple(float(v) for v in np.sort(base)[100:1000:100])
     assert sum(result.current_share) == pytest.approx(1.0)
     tied = psi_drift([0.9] * 50 + [1.0] * 50, [0.9] * 40 + [1.0] * 60)
     assert tied.bins == 2
