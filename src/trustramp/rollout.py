@@ -321,10 +321,8 @@ class Rollout:
             else:
                 state = replace(before, status=status, reason=reason, updated_at=utc_now())
             transaction.set_state(state)
-            transaction.append_audit(AuditRecord(
-                policy.feature, actor=self.actor, action=action, reason=reason,
-                before=before.to_json() if before is not None else None,
-                after=state.to_json()))
+            transaction.append_audit(AuditRecord.of_change(
+                before, state, actor=self.actor, action=action, reason=reason))
         with self._lock:
             self._policy = self._policy.with_status(status.value, reason)
         return self._policy

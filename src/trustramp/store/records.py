@@ -125,6 +125,32 @@ class AuditRecord:
                 raise ValueError(f"AuditRecord.{name} must be non-empty (feature {self.feature!r})")
         require_aware(self.ts, f"AuditRecord.ts of feature {self.feature!r}")
 
+    @classmethod
+    def of_change(
+        cls,
+        before: FeatureState | None,
+        after: FeatureState,
+        *,
+        actor: str,
+        action: str,
+        reason: str = "",
+    ) -> AuditRecord:
+        """The entry for a state change from ``before`` (None: never set) to ``after``.
+
+        Example:
+            >>> after = FeatureState("summarize", plan_version="3", phase="beta")
+            >>> AuditRecord.of_change(None, after, actor="ana", action="start").after["phase"]
+            'beta'
+        """
+        return cls(
+            after.feature,
+            actor=actor,
+            action=action,
+            reason=reason,
+            before=before.to_json() if before is not None else None,
+            after=after.to_json(),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class OutcomeCounts:

@@ -237,14 +237,7 @@ class SqlStore:
     ) -> AuditRecord:
         with self.state_transaction(state.feature) as transaction:
             before = transaction.before
-            record = AuditRecord(
-                state.feature,
-                actor=actor,
-                action=action,
-                reason=reason,
-                before=before.to_json() if before is not None else None,
-                after=state.to_json(),
-            )
+            record = AuditRecord.of_change(before, state, actor=actor, action=action, reason=reason)
             transaction.set_state(state)
             transaction.append_audit(record)
         return record
