@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from trustramp.cli.app import app
+from trustramp.cli.app import app, fail
 from trustramp.store import StoreError, default_database_url, upgrade
 
 db_app = typer.Typer(
@@ -40,8 +40,7 @@ def upgrade_command(
     try:
         result = upgrade(url)
     except (ValueError, StoreError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(code=2) from None
+        fail(f"error: {exc}", 2)
     if result.changed:
         typer.echo(
             f"upgraded {result.url} from {result.before or 'an empty database'} "
