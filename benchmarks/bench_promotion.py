@@ -19,7 +19,7 @@ from collections.abc import Callable
 import numpy as np
 
 from trustramp.stats.confidence_sequence import betting_log_capital, prpl_bets
-from trustramp.stats.gates import PromotionCriterion
+from trustramp.stats.criteria import PromotionCriterion
 
 TARGET, ALPHA, TRUTH = 0.90, 0.05, 0.92
 PATHS, HORIZON, CHUNK = 4000, 10_000, 400

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from trustramp.stats.confidence_sequence import log_evidence, logit_scale
+from trustramp.stats.criteria import PromotionCriterion
 from trustramp.stats.forecast import forecast_graduation
-from trustramp.stats.gates import PromotionCriterion
 
 
 def direct_crossings(

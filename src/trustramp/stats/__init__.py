@@ -25,6 +25,12 @@ from trustramp.stats.calibration import (
     fit_isotonic,
 )
 from trustramp.stats.confidence_sequence import ConfidenceSequence, bounds_from_counts
+from trustramp.stats.criteria import (
+    CriterionResult,
+    PromotionCriterion,
+    breach_test,
+    promotion_test,
+)
 from trustramp.stats.cusum import (
     CusumDesign,
     CusumDetector,
@@ -46,7 +52,6 @@ from trustramp.stats.drift import (
     psi_threshold,
 )
 from trustramp.stats.forecast import GraduationForecast, forecast_graduation
-from trustramp.stats.gates import GateResult, PromotionCriterion, breach_test, promotion_test
 from trustramp.stats.slices import ErrorSlice, SliceReport, clopper_pearson, find_error_slices
 from trustramp.stats.threshold import DEFAULT_GRID as DEFAULT_THRESHOLD_GRID
 from trustramp.stats.threshold import ThresholdSelection, select_threshold
@@ -56,12 +61,12 @@ __all__ = [
     "DEFAULT_THRESHOLD_GRID",
     "CalibrationReport",
     "ConfidenceSequence",
+    "CriterionResult",
     "CusumDesign",
     "CusumDetector",
     "ErrorSlice",
     "EstimatedBaseline",
     "EstimatedBaselineCusum",
-    "GateResult",
     "GraduationForecast",
     "IsotonicMap",
     "KsResult",

@@ -24,7 +24,7 @@ from datetime import timedelta
 import numpy as np
 
 from trustramp.stats.confidence_sequence import check_counts, check_rate
-from trustramp.stats.gates import PromotionCriterion
+from trustramp.stats.criteria import PromotionCriterion
 
 _CHECKPOINTS = 4000
 

@@ -2,7 +2,7 @@
 
 * Promotion ("metric >= target holds"): the one-sided lower confidence bound is above
   the target, at least ``min_samples`` outcomes were labelled and at least
-  ``min_duration`` has elapsed. Because the bound is a confidence sequence, the gate may
+  ``min_duration`` has elapsed. Because the bound is a confidence sequence, the criterion may
   be evaluated after every label: the chance that it EVER promotes a feature whose true
   rate is <= target is <= alpha (i.i.d. outcomes at a fixed rate assumed).
 * Breach ("metric < floor"): the one-sided upper bound is below the floor. Likewise,
@@ -40,7 +40,7 @@ Kind = Literal["promotion", "breach"]
 
 
 @dataclass(frozen=True)
-class GateResult:
+class CriterionResult:
     """Outcome of a promotion or breach test, with what it rests on.
 
     ``bound`` is the lower bound (promotion) or upper bound (breach); ``missing`` lists,
@@ -64,7 +64,7 @@ class GateResult:
 
     @property
     def reason(self) -> str:
-        """One sentence for people: why the gate is open or closed."""
+        """One sentence for people: why the criterion holds or not."""
         if self.decision:
             relation = "above target" if self.kind == "promotion" else "below floor"
             side = "lower" if self.kind == "promotion" else "upper"
@@ -139,7 +139,7 @@ class PromotionCriterion:
     def crossing_boundary(self, sizes: ArrayLike) -> NDArray[np.int64]:
         """Fewest successes after each of ``sizes`` outcomes for which the bound clears.
 
-        The counts-only counterpart of :meth:`lower_bound`, for simulating the gate
+        The counts-only counterpart of :meth:`lower_bound`, for simulating the criterion
         (``n + 1`` where no count suffices); see :func:`lower_crossing_boundary`.
         """
         return lower_crossing_boundary(
@@ -147,18 +147,18 @@ class PromotionCriterion:
             prior=self.prior, design_rate=self.target, design_samples=self.design_samples,
         )
 
-    def check(self, successes: int, n: int, elapsed: timedelta) -> GateResult:
+    def check(self, successes: int, n: int, elapsed: timedelta) -> CriterionResult:
         """Decide from counts (mixture methods)."""
         successes, n = check_counts(successes, n, "PromotionCriterion.check")
         return self._result(self.lower_bound(successes, n), successes, n, elapsed)
 
-    def check_sequence(self, cs: ConfidenceSequence, elapsed: timedelta) -> GateResult:
+    def check_sequence(self, cs: ConfidenceSequence, elapsed: timedelta) -> CriterionResult:
         """Decide from a running CS (needed for ``"betting"``, which is order-dependent)."""
         if cs.side == "upper":
             raise ValueError("cs must report a lower bound (side 'lower' or 'both')")
         return self._result(cs.lower, cs.successes, cs.n, elapsed)
 
-    def _result(self, bound: float, successes: int, n: int, elapsed: timedelta) -> GateResult:
+    def _result(self, bound: float, successes: int, n: int, elapsed: timedelta) -> CriterionResult:
         _check_duration(elapsed, "elapsed")
         missing = []
         if not bound > self.target:
@@ -173,7 +173,7 @@ class PromotionCriterion:
             missing.append(
                 f"{elapsed / day:.1f} days elapsed, needs >= {self.min_duration / day:g} days"
             )
-        return GateResult(
+        return CriterionResult(
             kind="promotion", decision=not missing, bound=bound, n=n, successes=successes,
             threshold=self.target, alpha=self.alpha, method=self.method,
             missing=tuple(missing),
@@ -191,7 +191,7 @@ def promotion_test(
     min_duration: timedelta = timedelta(days=7),
     method: Method = "logit_mixture",
     design_samples: int = 1000,
-) -> GateResult:
+) -> CriterionResult:
     """Counts-based promotion test; see :class:`PromotionCriterion`.
 
     Example:
@@ -213,7 +213,7 @@ def breach_test(
     alpha: float = 0.05,
     method: Method = "logit_mixture",
     design_samples: int = 1000,
-) -> GateResult:
+) -> CriterionResult:
     """Counts-based breach test: True when the upper bound is below ``floor``.
 
     The monitor may call this after every outcome; the chance of ever declaring a
@@ -238,7 +238,7 @@ def breach_test(
             f"upper bound {upper:.4f} is not below floor {floor:.4f} "
             f"(estimate {_estimate(successes, n):.4f} over {n} labels)",
         )
-    return GateResult(
+    return CriterionResult(
         kind="breach", decision=not missing, bound=upper, n=n, successes=successes,
         threshold=floor, alpha=alpha, method=method, missing=missing,
     )

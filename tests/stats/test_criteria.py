@@ -9,7 +9,7 @@ import pytest
 from scipy.stats import binom
 
 from trustramp.stats.confidence_sequence import ConfidenceSequence, lower_crossing_boundary
-from trustramp.stats.gates import PromotionCriterion, breach_test, promotion_test
+from trustramp.stats.criteria import PromotionCriterion, breach_test, promotion_test
 
 PATHS, STEPS, ALPHA = 2000, 4000, 0.05
 LONG_AGO = timedelta(days=365)
