@@ -11,10 +11,12 @@
         rollout.feedback(decision.decision_id, helpful=True)
 
 Deciding is the pure :class:`~trustramp.decide.Policy` code; this class adds what
-needs memory or storage: the rollout state (read from the store at start and on
-:meth:`Rollout.refresh`), admissions under absolute caps, rate-limit counters,
-and recording. Recording never blocks: events go to a bounded queue that a
-background thread writes to the store (see :class:`trustramp.store.EventWriter`).
+needs memory or storage: the rollout state (followed in the background: a change
+written by any process reaches this one within a second), admissions under
+absolute caps, rate-limit counters, and recording. Recording never blocks: events
+go to a bounded queue that a background thread writes to the store (see
+:class:`trustramp.store.EventWriter`). State changes go through the
+:class:`~trustramp.controller.Controller`.
 """
 
 from __future__ import annotations
@@ -24,10 +26,13 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import replace
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from trustramp.controller import Change, Controller
 from trustramp.decide import (
     Action,
     Decision,
@@ -38,17 +43,11 @@ from trustramp.decide import (
     User,
     compile_policy,
 )
-from trustramp.events import ExposureEvent, OutcomeEvent, OutcomeKind, OutputEvent, utc_now
+from trustramp.errors import ClosedError, InvalidInputError
+from trustramp.events import ExposureEvent, OutcomeEvent, OutcomeKind, OutputEvent
 from trustramp.plan import load_plan_file
-from trustramp.store import (
-    AuditRecord,
-    EventWriter,
-    FeatureState,
-    FeatureStatus,
-    Store,
-    StoreError,
-    open_store,
-)
+from trustramp.store import EventWriter, FeatureState, Store, StoreError, open_store
+from trustramp.vocabulary import RolloutStatus
 
 logger = logging.getLogger("trustramp")
 
@@ -64,10 +63,17 @@ class Rollout:
 
     ``store`` is a :class:`~trustramp.store.Store`, a database URL, or None for
     the default SQLite file ``.trustramp/trustramp.db``; a store or ``writer``
-    passed in stays open on :meth:`close` (the caller owns it). ``phase`` pins this
-    client to a phase; by default it follows the state in the store (the first
-    phase when there is none). The paused/killed status always comes from the
-    store.
+    passed in stays open on :meth:`close` (the caller owns it). Opening registers
+    the plan with the controller: a plan the store has never seen starts in
+    ``draft``, where everyone gets the fallback until ``trustramp start`` (or
+    :meth:`start`) passes the readiness checks. The status and phase then come from
+    the store; ``phase`` pins this client to a phase of its own plan (for testing a
+    phase; it still obeys the status and never writes its phase to the store).
+
+    A background thread reads the state's change counter every ``follow_every``
+    seconds and switches to a new state when it moved, so a kill written by any
+    process reaches this one within about that interval. The decision path itself
+    never touches the store, except the one bounded admission into a capped phase.
 
     What it keeps in memory, per process:
 
@@ -76,18 +82,18 @@ class Rollout:
     - which units' exposure it recorded: an exposure event is written once per
       unit and phase, and again only if the unit's exposure changes (it remembers
       up to 200,000 units, then starts over, so memory stays bounded);
-    - the admissions under the phase caps, loaded from the store at start and on
-      :meth:`refresh`; a new admission is one synchronous, serialized store write
-      (at most ``max_users`` of them per phase), so concurrent processes never
-      exceed the cap. Once this process sees the cap full, a unit admitted by
-      another process meanwhile is recognised after the next :meth:`refresh`.
+    - the admissions under the phase caps, loaded from the store with the state; a
+      new admission is one serialized store write, waited for at most
+      ``admission_timeout`` seconds (a slower store fails closed: the unit is not
+      exposed this time).
 
     Example:
         >>> rollout = Rollout("examples/plans/portfolio-advice.yaml", store="sqlite://")
         >>> staff = {"id": "s1", "is_employee": True, "power_user": True, "beta_opt_in": True}
-        >>> exposure = rollout.exposure(staff)
-        >>> rollout.gate(exposure, 0.99, input={"task": "explain_allocation"}).action.value
-        'hold_for_review'
+        >>> rollout.status.value                      # registered, not started
+        'draft'
+        >>> rollout.gate(rollout.exposure(staff), 0.99).action.value
+        'fallback'
         >>> rollout.close()
     """
 
@@ -100,8 +106,14 @@ class Rollout:
         actor: str = "embedded-client",
         clock: Callable[[], float] = time.monotonic,
         writer: EventWriter | None = None,
+        follow_every: float = 0.25,
+        admission_timeout: float = 0.05,
     ) -> None:
         plan = load_plan_file(plan_path)
+        text = Path(plan_path).read_text(encoding="utf-8")
+        if not follow_every > 0:
+            raise InvalidInputError(f"follow_every must be a positive number of seconds, got "
+                                    f"{follow_every!r}")
         self._owns_store = store is None or isinstance(store, str)
         self._store: Store = open_store(store) if store is None or isinstance(store, str) \
             else store
@@ -109,29 +121,51 @@ class Rollout:
         self._clock = clock
         self._pinned = phase
         self._lock = threading.Lock()
+        self._closed = False
         self._owns_writer = writer is None
-        self._writer = writer if writer is not None else EventWriter(self._store)
-        self._policy = compile_policy(plan, phase)  # validates a pinned phase
+        self._admission_timeout = admission_timeout
+        self._admissions = ThreadPoolExecutor(1, thread_name_prefix="trustramp-admit")
+        self._pending: dict[str, Future[bool]] = {}
+        self._own = compile_policy(plan, phase)  # validates a pinned phase
+        self._policy = self._own
+        self._compiled: dict[str, Policy] = {self._own.version: self._own}
+        self._state_version = -1
         self._recorded: dict[str, bool] = {}
         self._admitted: set[str] = set()
         self._admitted_count = 0
         self._user_limit: RateCounter | None = None
         self._feature_limit: RateCounter | None = None
         self._loaded_phase: str | None = None
+        self._stop = threading.Event()
+        self._follower: threading.Thread | None = None
         try:
+            self.controller = Controller(self._store)
+            self.controller.register(plan, text, actor=actor)
+            self._writer = writer if writer is not None else EventWriter(self._store)
             self.refresh()
         except BaseException:
-            self.close()  # do not leave the writer thread and the store open
+            self._release()  # do not leave threads and the store open
             raise
+        self._follow_every = follow_every
+        self._follower = threading.Thread(target=self._follow, name="trustramp-follow",
+                                          daemon=True)
+        self._follower.start()
+
+    # --------------------------------------------------------------- state
 
     @property
     def policy(self) -> Policy:
-        """The current policy snapshot (replaced as a whole on pause, kill, refresh)."""
+        """The current policy snapshot (replaced as a whole when the state changes)."""
         return self._policy
 
     @property
     def feature(self) -> str:
         return self._policy.feature
+
+    @property
+    def status(self) -> RolloutStatus:
+        """The rollout's status as this process last read it."""
+        return self._policy.status
 
     @property
     def writer(self) -> EventWriter:
@@ -141,35 +175,69 @@ class Rollout:
     def refresh(self) -> Policy:
         """Re-read the rollout state and the cap admissions from the store and switch to them.
 
-        The phase follows the store unless this client was pinned to one. Call it
-        periodically (or after ``trustramp kill`` from another process) to pick up
-        changes; the decision path itself never reads the store.
+        The background thread calls this whenever the state changes; call it
+        yourself only to pick up admissions made by other processes sooner. A state
+        read before a newer one this process already applied is ignored, so a
+        refresh racing a kill can never bring back the state before the kill.
         """
         state = self._store.get_state(self.feature)
-        policy = self._policy
-        phase = self._pinned or (state.phase if state else policy.phase)
-        status = state.status.value if state else "active"
-        reason = state.reason if state else ""
-        try:
-            fresh = policy.with_phase(phase).with_status(status, reason)
-        except ValueError as error:
-            raise ValueError(f"the store's state of {self.feature!r} names a phase this plan "
-                             f"does not have ({error}); pass phase=... or fix the state") from None
-        admitted, count = self._admissions(fresh)
-        with self._lock:
-            if fresh.phase != self._loaded_phase:
-                self._start_phase(fresh)
-            self._admitted, self._admitted_count = admitted, count
-            self._policy = fresh
-        return fresh
+        if state is None:
+            raise StoreError(f"the store holds no state of {self.feature!r}; was it reset "
+                             "while this process ran?")
+        fresh = self._policy_of(state)
+        admitted, count = self._read_admissions(fresh)
+        return self._switch(state, fresh, admitted, count)
 
-    def _admissions(self, policy: Policy) -> tuple[set[str], int]:
+    def _policy_of(self, state: FeatureState) -> Policy:
+        if self._pinned is not None:
+            base = self._own
+        else:
+            base = self._compiled.get(state.plan_version) or self._load(state.plan_version)
+        phase = self._pinned or state.phase
+        try:
+            return base.with_phase(phase).with_status(state.status, state.reason)
+        except ValueError as error:
+            raise InvalidInputError(f"the store's state of {self.feature!r} names a phase this "
+                                    f"plan does not have ({error}); pass phase=... or fix "
+                                    "the state") from None
+
+    def _load(self, version: str) -> Policy:
+        """The policy of a plan version the store runs but this process's file is not."""
+        try:
+            plan = self.controller.plan(self.feature, version)
+        except LookupError:
+            logger.warning("trustramp: %r runs plan version %s, which the store does not hold; "
+                           "serving this process's plan %s", self.feature, version,
+                           self._own.version)
+            return self._own
+        logger.warning("trustramp: %r runs plan version %s; this process's plan file is %s "
+                       "(run `trustramp start` with it to apply it)", self.feature, version,
+                       self._own.version)
+        policy = compile_policy(plan)
+        self._compiled[version] = policy
+        return policy
+
+    def _switch(self, state: FeatureState, fresh: Policy, admitted: set[str],
+                count: int) -> Policy:
+        with self._lock:
+            if state.version < self._state_version:
+                return self._policy  # a stale read lost the race to a newer state
+            if fresh.phase != self._loaded_phase or fresh.version != self._policy.version:
+                self._start_phase(fresh)
+                self._admitted, self._admitted_count = admitted, count
+            else:  # admissions only grow: never forget one made meanwhile
+                self._admitted |= admitted
+                self._admitted_count = max(self._admitted_count, count)
+            self._state_version = state.version
+            self._policy = fresh
+            return fresh
+
+    def _read_admissions(self, policy: Policy) -> tuple[set[str], int]:
         """Units admitted under the caps up to the policy's phase, and the current cap's count."""
-        phases = policy.compiled.phases
         current = policy.current
         admitted: set[str] = set()
         count = 0
-        for compiled in phases[: current.index + 1]:
+        for compiled in policy.compiled.phases[: current.index + 1]:
             if compiled.cap is not None:
                 units = self._store.admitted_units(self.feature, compiled.name)
                 admitted |= units
@@ -184,8 +252,26 @@ class Rollout:
         self._feature_limit = RateCounter(per_feature, 60.0) if per_feature else None
         self._loaded_phase = policy.phase
 
+    def _follow(self) -> None:
+        warned = False
+        while not self._stop.wait(self._follow_every):
+            try:
+                version = self._store.state_version(self.feature)
+                if version is not None and version != self._state_version:
+                    self.refresh()
+                warned = False
+            except Exception as error:  # keep following through an outage
+                if not warned:
+                    logger.warning("trustramp could not read the state of %r (keeps serving "
+                                   "the last one it read): %s", self.feature, error)
+                    warned = True
+
+    # ------------------------------------------------------------ deciding
+
     def exposure(self, user: Mapping[str, Any] | User) -> Exposure:
         """Whether ``user`` is in the rollout (see :meth:`Policy.exposure`), recorded once."""
+        if self._closed:
+            self._refuse_closed("exposure")
         policy = self._policy
         exposure = policy.exposure(user, admitted=self._admitted,
                                    admitted_count=self._admitted_count)
@@ -201,28 +287,53 @@ class Rollout:
 
     def _admit(self, policy: Policy, exposure: Exposure) -> Exposure:
         cap = policy.current.cap or 0
+        unit = exposure.unit_id
+        submitted = False
         with self._lock:
-            if exposure.unit_id in self._admitted:
+            if unit in self._admitted:
                 return exposure._replace(admit=False)
-            try:
-                admitted = self._store.admit(policy.feature, policy.phase, exposure.unit_id,
-                                             cap=cap)
-            except StoreError as error:
-                # Fail closed: a store outage must not raise into the app's request, and
-                # a unit we could not count against the cap must not see the feature.
-                logger.warning("trustramp could not record an admission to phase %r of %r: "
-                               "%s", policy.phase, policy.feature, error)
-                return exposure._replace(exposed=False, admit=False, segment=None,
-                                         reason="admission to the capped phase is unavailable "
-                                         "(the store could not be reached)")
-            if admitted:
-                self._admitted.add(exposure.unit_id)
-                self._admitted_count += 1
-                return exposure
-            self._admitted_count = cap  # other processes filled it: stop asking the store
-        return exposure._replace(exposed=False, admit=False, segment=None,
-                                 reason=f"the cap of {cap} units of phase {policy.phase!r} "
-                                 "is full")
+            future = self._pending.get(unit)
+            if future is None:
+                future = self._admissions.submit(self._store.admit, policy.feature, policy.phase,
+                                                 unit, cap=cap)
+                self._pending[unit] = future
+                submitted = True
+        if submitted:  # outside the lock: a finished future runs the callback right here
+            future.add_done_callback(lambda done: self._admitted_later(policy, unit, done))
+        try:
+            admitted = future.result(timeout=self._admission_timeout)
+        except FutureTimeout:
+            # Fail closed: a slow store must not hold the request, and a unit not yet
+            # counted against the cap must not see the feature. The admission goes on in
+            # the background; once it lands the unit is in from its next request on.
+            return self._closed_out(exposure, "admission to the capped phase took longer "
+                                    f"than {self._admission_timeout * 1000:g} ms")
+        except StoreError as error:
+            logger.warning("trustramp could not record an admission to phase %r of %r: "
+                           "%s", policy.phase, policy.feature, error)
+            return self._closed_out(exposure, "admission to the capped phase is unavailable "
+                                    "(the store could not be reached)")
+        if admitted:
+            return exposure
+        return self._closed_out(exposure, f"the cap of {cap} units of phase {policy.phase!r} "
+                                "is full")
+
+    def _admitted_later(self, policy: Policy, unit: str, done: Future[bool]) -> None:
+        with self._lock:
+            self._pending.pop(unit, None)
+            if done.cancelled() or done.exception() is not None or self._policy.phase != \
+                    policy.phase:
+                return
+            if done.result():
+                if unit not in self._admitted:
+                    self._admitted.add(unit)
+                    self._admitted_count += 1
+            else:
+                self._admitted_count = policy.current.cap or 0  # full: stop asking the store
+
+    @staticmethod
+    def _closed_out(exposure: Exposure, reason: str) -> Exposure:
+        return exposure._replace(exposed=False, admit=False, segment=None, reason=reason)
 
     def gate(
         self,
@@ -237,12 +348,15 @@ class Rollout:
         The output is recorded (enqueued, never blocking) when the unit was
         exposed, i.e. when there was a model answer to decide about.
         """
+        if self._closed:
+            self._refuse_closed("gate")
         policy = self._policy
         users, feature = self._user_limit, self._feature_limit
         usage = None
         if users is not None or feature is not None:
             now = self._clock()
-            usage = Usage(users.count(exposure.unit_id, now) if users else 0,
+            unit = exposure.unit_id if isinstance(exposure, Exposure) else ""
+            usage = Usage(users.count(unit, now) if users else 0,
                           feature.count("", now) if feature else 0)
         decision = policy.gate(exposure, confidence, input, decision_id=decision_id,
                                usage=usage)
@@ -257,6 +371,8 @@ class Rollout:
                 decision.phase, decision.action.value, decision.reason, decision.confidence,
                 decision.review, decision.label, dict(input) if input else {}))
         return decision
+
+    # ------------------------------------------------------------ outcomes
 
     def feedback(self, decision_id: str, *, helpful: bool, comment: str | None = None) -> bool:
         """Record a user's thumbs up (``helpful=True``) or down on one output.
@@ -291,54 +407,68 @@ class Rollout:
 
     def _outcome(self, decision_id: str, kind: OutcomeKind, value: bool | None,
                  critical: bool, comment: str | None, source: str) -> bool:
+        if self._closed:
+            self._refuse_closed(kind.value)
         return self._writer.submit(OutcomeEvent(decision_id, self.feature, kind, value,
                                                 critical, comment, source))
 
-    def pause(self, reason: str) -> Policy:
+    # ------------------------------------------------------- state changes
+
+    def start(self, reason: str = "") -> Change:
+        """Start the rollout (the controller refuses while the readiness checks block it)."""
+        return self._apply(self.controller.start(self.feature, actor=self.actor, reason=reason))
+
+    def pause(self, reason: str) -> Change:
         """Serve the fallback to everyone until :meth:`resume` (state and audit in the store)."""
-        return self._set_status(FeatureStatus.PAUSED, "pause", reason)
+        return self._apply(self.controller.pause(self.feature, actor=self.actor, reason=reason))
 
-    def kill(self, reason: str) -> Policy:
-        """The kill switch: the fallback for everyone, in every process that refreshes."""
-        return self._set_status(FeatureStatus.KILLED, "kill", reason)
+    def kill(self, reason: str) -> Change:
+        """The kill switch: the fallback for everyone, in every process on this store."""
+        return self._apply(self.controller.kill(self.feature, actor=self.actor, reason=reason))
 
-    def resume(self, reason: str) -> Policy:
-        """Serve the AI path again after a pause or a kill."""
-        return self._set_status(FeatureStatus.ACTIVE, "resume", reason)
+    def resume(self, reason: str) -> Change:
+        """Serve the AI path again after a pause or a kill (a person, with a reason)."""
+        return self._apply(self.controller.resume(self.feature, actor=self.actor,
+                                                  reason=reason))
 
-    def _set_status(self, status: FeatureStatus, action: str, reason: str) -> Policy:
-        if not isinstance(reason, str) or not reason.strip():
-            raise ValueError(f"{action} needs a reason (who decided and why), got {reason!r}")
-        policy = self._policy
-        with self._store.state_transaction(policy.feature) as transaction:
-            # Only the status changes: the phase and plan version are the store's, so a
-            # process that is pinned or has not refreshed since a promotion cannot
-            # move the rollout back to its own phase.
-            before = transaction.before
-            if before is None:
-                state = FeatureState(policy.feature, plan_version=policy.version,
-                                     phase=policy.phase, status=status, reason=reason)
-            else:
-                state = replace(before, status=status, reason=reason, updated_at=utc_now())
-            transaction.set_state(state)
-            transaction.append_audit(AuditRecord.of_change(
-                before, state, actor=self.actor, action=action, reason=reason))
-        with self._lock:
-            self._policy = self._policy.with_status(status.value, reason)
-        return self._policy
+    def _apply(self, change: Change) -> Change:
+        # The change is committed; switch now rather than at the next poll.
+        fresh = self._policy_of(change.after)
+        self._switch(change.after, fresh, *self._read_admissions(fresh))
+        return change
+
+    # ------------------------------------------------------------- closing
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every event recorded so far is written; False on timeout."""
         return self._writer.flush(timeout)
 
     def close(self) -> None:
-        """Write the queued events; close the writer and the store if this client made them."""
-        if self._owns_writer:
-            self._writer.close()
-        else:
-            self._writer.flush()
+        """Stop following, write the queued events; close the writer and the store if this
+        client made them. Deciding or recording afterwards raises :class:`ClosedError`."""
+        if self._closed:
+            return
+        self._closed = True
+        self._release()
+
+    def _release(self) -> None:
+        self._closed = True
+        self._stop.set()
+        if self._follower is not None:
+            self._follower.join(timeout=5.0)
+        self._admissions.shutdown(wait=False, cancel_futures=True)
+        writer = getattr(self, "_writer", None)
+        if writer is not None:
+            if self._owns_writer:
+                writer.close()
+            else:
+                writer.flush()
         if self._owns_store:
             self._store.close()
+
+    def _refuse_closed(self, what: str) -> None:
+        raise ClosedError(f"{what}: this Rollout of {self.feature!r} is closed; it no longer "
+                          "decides or records (open a new one)")
 
     def __enter__(self) -> Rollout:
         return self
@@ -359,3 +489,6 @@ def _check_outcome(decision_id: object, name: str, value: object, comment: objec
         raise ValueError(f"critical must be True or False, got {critical!r}")
     if comment is not None and not isinstance(comment, str):
         raise ValueError(f"comment must be a string or None, got {type(comment).__name__}")
+
+
+__all__ = ["Rollout"]

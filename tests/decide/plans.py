@@ -71,6 +71,21 @@ def plan_dict() -> dict[str, Any]:
     }
 
 
+SUCCESS = [{"metric": "accuracy", "op": ">=", "target": 0.9, "min_samples": 100,
+            "min_duration": "7d"}]
+STOP = [{"metric": "accuracy", "floor": 0.8, "action": "pause", "min_samples": 50}]
+
+
+def lint_clean_plan_dict() -> dict[str, Any]:
+    """:func:`plan_dict` with the criteria lint requires, so the controller may start it."""
+    data = plan_dict()
+    for index, phase in enumerate(data["phases"]):
+        phase["stop"] = list(STOP)
+        if index < len(data["phases"]) - 1:
+            phase["success"] = list(SUCCESS)
+    return data
+
+
 def make_policy(phase: str | None = None, **changes: Any) -> Policy:
     data = plan_dict()
     data.update(changes)

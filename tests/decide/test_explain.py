@@ -22,9 +22,14 @@ def test_explain_lists_every_rule_in_order() -> None:
     explanation = policy.explain(GRADUAL_USER, 0.9, decision_id="fixed-1")
     names = [r.name for r in explanation.rules if r.stage == "exposure"]
     assert names[:4] == ["status", "exclusion 'vip'", "exclusion 'banned'", "bucket"]
-    assert names[4:] == ["phase 'beta' segment 'staff'", "phase 'early-access' segment 'beta'",
-                         "phase 'gradual' segment 'beta'", "phase 'gradual' segment 'small'"] + (
-        [] if explanation.exposure.exposed else ["audience"])
+    # The audiences as the fast path walks them: the uncapped segments at their widest
+    # percent so far (beta and small at 25% in 'gradual'), then the capped phases.
+    walk = ["segment 'beta'", "segment 'small'", "cap of phase 'beta'"]
+    checked = names[4:]
+    if explanation.exposure.exposed:
+        assert checked == walk[: len(checked)]
+    else:
+        assert checked == [*walk, "audience"]
     gate = [r.name for r in explanation.rules if r.stage == "gate"]
     if explanation.exposure.exposed:
         assert gate == ["status", "exposure", "task filter", "rate limit per user per hour",
@@ -32,6 +37,21 @@ def test_explain_lists_every_rule_in_order() -> None:
                         "label", "result"]
     assert len(decisive(explanation.rules, "exposure")) == 1
     assert len(decisive(explanation.rules, "gate")) == 1
+
+
+def test_explain_names_the_segment_and_bucket_that_let_a_unit_in() -> None:
+    policy = make_policy("gradual")
+    inside = next(f"u{i}" for i in range(10_000) if bucket(FEATURE, f"u{i}") < 0.25)
+    explanation = policy.explain({**GRADUAL_USER, "id": inside}, 0.9)
+    (rule,) = decisive(explanation.rules, "exposure")
+    assert rule.name == "segment 'beta'"
+    assert f"bucket {bucket(FEATURE, inside):.6f} < segment 'beta' at 25%" in rule.detail
+    outside = next(f"u{i}" for i in range(10_000) if bucket(FEATURE, f"u{i}") >= 0.25)
+    missed = policy.explain({**GRADUAL_USER, "id": outside}, 0.9)
+    assert not missed.exposure.exposed
+    first = next(r for r in missed.rules if r.name == "segment 'beta'")
+    assert first.result == "fail"
+    assert first.detail.startswith(f"member, but bucket {bucket(FEATURE, outside):.6f} >= 25%")
 
 
 def test_explain_agrees_with_the_fast_path_on_many_users() -> None:

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from trustramp.decide import Policy, Status, User, compile_policy
+from trustramp.decide import Policy, RolloutStatus, User, compile_policy
+from trustramp.errors import TrustrampError
 from trustramp.plan.schema import Plan
 from trustramp.targeting import ConditionError, bucket
 
@@ -125,8 +126,8 @@ def test_cap_of_an_earlier_phase_is_closed() -> None:
     assert kept.segment == "staff"
 
 
-@pytest.mark.parametrize("status", [Status.PAUSED, Status.KILLED])
-def test_paused_or_killed_exposes_nobody(policy: Policy, status: Status) -> None:
+@pytest.mark.parametrize("status", [RolloutStatus.PAUSED, RolloutStatus.KILLED])
+def test_paused_or_killed_exposes_nobody(policy: Policy, status: RolloutStatus) -> None:
     stopped = policy.with_phase("full").with_status(status, "accuracy breach")
     exposure = stopped.exposure({"id": "x", "staff": True})
     assert not exposure.exposed
@@ -141,19 +142,25 @@ def test_bucket_is_the_targeting_bucket() -> None:
 
 
 @pytest.mark.parametrize(
-    ("user", "message"),
-    [({"staff": True}, 'user has no "id"'), ({"id": ""}, "non-empty string"),
-     ({"id": None}, "non-empty string"), (["u1"], "mapping of attributes or a User")],
+    ("user", "error", "message"),
+    [({"staff": True}, ValueError, 'user has no "id"'),
+     ({"id": ""}, ValueError, "non-empty string"),
+     ({"id": "a\x00b"}, ValueError, "without NUL"),
+     ({"id": None}, TypeError, "must be a string"),
+     ({"id": 17}, TypeError, "got int 17; pass str"),
+     ({"id": True}, TypeError, "got bool True"),
+     (["u1"], TypeError, "mapping of attributes or a User")],
 )
-def test_bad_users_are_refused_with_a_reason(policy: Policy, user: Any, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+def test_bad_users_are_refused_with_a_reason(policy: Policy, user: Any,
+                                             error: type[Exception], message: str) -> None:
+    with pytest.raises(error, match=message) as raised:
         policy.exposure(user)
+    assert isinstance(raised.value, TrustrampError)
 
 
-def test_typed_user_and_integer_ids(policy: Policy) -> None:
+def test_typed_user(policy: Policy) -> None:
     typed = policy.exposure(User("s1", {"staff": True}))
     assert typed == policy.exposure({"id": "s1", "staff": True})
-    assert policy.exposure({"id": 17, "staff": True}).unit_id == "17"
 
 
 def test_snapshots_are_immutable(policy: Policy) -> None:

@@ -135,10 +135,31 @@ def test_flagged_answers_are_reviewable_too() -> None:
     assert held.reason.endswith("confidence below the threshold 0.85, flagged")
 
 
-@pytest.mark.parametrize("confidence", [-0.01, 1.01, math.nan, math.inf, "high"])
+@pytest.mark.parametrize("confidence", [-0.01, 1.01, math.nan, math.inf])
 def test_confidence_outside_0_1_is_refused(policy: Policy, confidence: object) -> None:
     with pytest.raises(ValueError, match="confidence must be a number in"):
         policy.gate(exposed(policy), confidence, TASK)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("confidence", ["high", True, False, [0.9], None.__class__])
+def test_confidence_of_the_wrong_type_is_a_type_error(policy: Policy, confidence: object
+                                                      ) -> None:
+    # True is an int: accepted, it would pass as a confidence of 1.0 and show the answer.
+    with pytest.raises(TypeError, match="confidence must be a number in"):
+        policy.gate(exposed(policy), confidence, TASK)  # type: ignore[arg-type]
+
+
+def test_numpy_and_integer_confidences_are_numbers(policy: Policy) -> None:
+    numpy = pytest.importorskip("numpy")
+    exposure = exposed(policy)
+    assert policy.gate(exposure, numpy.float32(0.99), TASK).confidence == pytest.approx(0.99)
+    assert policy.gate(exposure, 1, TASK).confidence == 1.0
+
+
+@pytest.mark.parametrize("exposure", [None, "s1", ("s1",)])
+def test_gate_needs_an_exposure(policy: Policy, exposure: object) -> None:
+    with pytest.raises(TypeError, match="exposure must be the Exposure"):
+        policy.gate(exposure, 0.99, TASK)  # type: ignore[arg-type]
 
 
 def test_missing_confidence_is_refused_for_exposed_units(policy: Policy) -> None:
@@ -223,5 +244,5 @@ print(outcomes)
 
 def test_input_must_be_a_mapping() -> None:
     policy = make_policy()
-    with pytest.raises(ValueError, match="input must be a mapping"):
+    with pytest.raises(TypeError, match="input must be a mapping"):
         policy.gate(exposed(policy), 0.99, "explain")  # type: ignore[arg-type]

@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from trustramp.cli.app import app, fail
-from trustramp.decide import Explanation, Status, compile_policy
+from trustramp.decide import Explanation, RolloutStatus, compile_policy
 from trustramp.plan import PlanError, load_plan_file
 
 __all__ = ["app", "explain"]
@@ -53,7 +53,8 @@ def explain(
                                                    "JSON, for the task filter.")] = None,
     phase: Annotated[str | None, typer.Option("--phase", help="Phase to decide in "
                                               "(default: the first).")] = None,
-    status: Annotated[Status, typer.Option("--status", help="Rollout state.")] = Status.ACTIVE,
+    status: Annotated[RolloutStatus, typer.Option("--status", help="Rollout state.")] = (
+        RolloutStatus.RUNNING),
     admitted: Annotated[bool, typer.Option("--admitted", help="Treat the user as already "
                                            "admitted under the phase caps.")] = False,
     decision_id: Annotated[str | None, typer.Option("--decision-id", help="Replay a logged "

@@ -16,10 +16,11 @@ two pure calls on it::
 from __future__ import annotations
 
 from trustramp.decide.compiled import compile_plan, plan_version
-from trustramp.decide.explain import Explanation, Rule
+from trustramp.decide.explain import Explanation
 from trustramp.decide.policy import Policy
-from trustramp.decide.records import Action, Decision, Exposure, Status, Usage, User
+from trustramp.decide.records import Action, Decision, Exposure, RolloutStatus, Usage, User
 from trustramp.decide.sampling import new_decision_id, review_sampled
+from trustramp.decide.trace import RuleResult
 from trustramp.decide.usage import RateCounter
 from trustramp.plan.schema import Plan
 
@@ -30,8 +31,8 @@ __all__ = [
     "Exposure",
     "Policy",
     "RateCounter",
-    "Rule",
-    "Status",
+    "RolloutStatus",
+    "RuleResult",
     "Usage",
     "User",
     "compile_policy",
@@ -41,7 +42,8 @@ __all__ = [
 ]
 
 
-def compile_policy(plan: Plan, phase: str | None = None, status: Status | str = "active",
+def compile_policy(plan: Plan, phase: str | None = None,
+                   status: RolloutStatus | str = RolloutStatus.RUNNING,
                    reason: str = "") -> Policy:
     """Compile ``plan`` into a policy snapshot in ``phase`` (default: the first phase).
 

@@ -9,37 +9,11 @@ They have no ``__dict__`` (``__slots__ = ()``), and assigning a field raises.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any, NamedTuple
 
+from trustramp.vocabulary import FORCED_FALLBACK, SHOWS_ANSWER, Action, RolloutStatus
 
-class Status(StrEnum):
-    """A rollout's state: serving the AI path (active) or the fallback to everyone."""
-
-    ACTIVE = "active"
-    PAUSED = "paused"  # fallback for everyone until a person resumes
-    KILLED = "killed"  # kill switch: fallback for everyone, resume needs a reason
-
-
-class Action(StrEnum):
-    """What the user gets for one model answer.
-
-    ``paused`` and ``killed`` are the fallback forced by the rollout's state;
-    ``rate_limited`` is the fallback forced by a rate limit.
-    """
-
-    SHOW = "show"  # the answer, with the phase's label
-    SHOW_FLAGGED = "show_flagged"  # the answer, visibly flagged as low confidence
-    FALLBACK = "fallback"  # the non-AI path
-    ASK_USER = "ask_user"  # a clarifying question instead of the answer
-    HOLD_FOR_REVIEW = "hold_for_review"  # a reviewer sees the answer before the user does
-    RATE_LIMITED = "rate_limited"
-    PAUSED = "paused"
-    KILLED = "killed"
-
-
-SHOWS_ANSWER = frozenset({Action.SHOW, Action.SHOW_FLAGGED})
-FORCED_FALLBACK = frozenset({Action.FALLBACK, Action.RATE_LIMITED, Action.PAUSED, Action.KILLED})
+__all__ = ["Action", "Decision", "Exposure", "RolloutStatus", "Usage", "User"]
 
 
 @dataclass(frozen=True, slots=True)

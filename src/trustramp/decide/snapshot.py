@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from trustramp.decide.compiled import EVERYONE, CompiledPhase, CompiledPlan, Members, Test
-from trustramp.decide.records import Action, Status
+from trustramp.decide.records import Action, RolloutStatus
 
 BELOW = {
     "fallback": Action.FALLBACK,
@@ -37,7 +37,7 @@ class GateTexts:
     pending: str | None
 
     @classmethod
-    def of(cls, phase: CompiledPhase, status: Status, reason: str) -> GateTexts:
+    def of(cls, phase: CompiledPhase, status: RolloutStatus, reason: str) -> GateTexts:
         below = BELOW[phase.below]
         # Without a threshold the texts about it are never used; keep them well-formed.
         threshold = f"confidence below the threshold {phase.threshold or 0.0:g}"
@@ -46,7 +46,7 @@ class GateTexts:
         message = {Action.ASK_USER: phase.question, Action.SHOW_FLAGGED: phase.flag_text}
         review = f"sampled for human review (rate {phase.review_rate:g})"
         return cls(
-            blocked=f"rollout is {status.value}: {reason or 'no reason given'}",
+            blocked=_blocked_text(status, reason),
             show="passed every guardrail of phase " + repr(phase.name),
             task="task outside the phase's task filter",
             below=f"{threshold}: {words[below]}",
@@ -56,6 +56,32 @@ class GateTexts:
             review_flagged=f"{review}; {threshold}, flagged",
             pending=phase.pending_message if phase.while_pending == "hold" else None,
         )
+
+
+def _blocked_text(status: RolloutStatus, reason: str) -> str:
+    if status.started:
+        return f"rollout is {status.value}: {reason or 'no reason given'}"
+    return (f"rollout has not started (status {status.value}): nobody sees the feature "
+            "until `trustramp start` passes its readiness checks")
+
+
+def blocked_action(status: RolloutStatus) -> Action | None:
+    """What every request gets in ``status`` (None when the phase's audience is served)."""
+    if status.serving:
+        return None
+    if status is RolloutStatus.PAUSED:
+        return Action.PAUSED
+    if status is RolloutStatus.KILLED:
+        return Action.KILLED
+    return Action.FALLBACK  # draft or ready: not started
+
+
+def lifted_exclusions(
+    compiled: CompiledPlan, current: CompiledPhase
+) -> tuple[tuple[str, str], ...]:
+    """(name, until phase) of the exclusions the current phase no longer applies."""
+    return tuple((ex.members.name, ex.until_phase or "") for ex in compiled.exclusions
+                 if ex.until_index is not None and current.index >= ex.until_index)
 
 
 def active_exclusions(

@@ -9,7 +9,7 @@
 from trustramp.plan.audience import AudienceEstimate, estimate_audience
 from trustramp.plan.document import Positions
 from trustramp.plan.errors import PlanError, PlanProblem, format_path
-from trustramp.plan.lint import RULES, Finding, Rule, has_errors, lint
+from trustramp.plan.lint import RULES, Finding, LintRule, has_errors, lint
 from trustramp.plan.loader import (
     PlanDocument,
     load_plan_document,
@@ -24,13 +24,13 @@ __all__ = [
     "RULES",
     "AudienceEstimate",
     "Finding",
+    "LintRule",
     "Plan",
     "PlanDocument",
     "PlanError",
     "PlanFieldError",
     "PlanProblem",
     "Positions",
-    "Rule",
     "Scenario",
     "estimate_audience",
     "format_path",

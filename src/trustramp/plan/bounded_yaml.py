@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import yaml
 
+from trustramp.errors import TrustrampError
+
 __all__ = ["MAX_DEPTH", "MAX_VALUES", "BoundedLoader", "YamlLimitError"]
 
 MAX_DEPTH = 100
@@ -21,8 +23,10 @@ MAX_VALUES = 100_000
 """Most values (scalars, lists, mappings) a plan may expand to (real plans: < 1,000)."""
 
 
-class YamlLimitError(Exception):
+class YamlLimitError(TrustrampError):
     """The document crosses MAX_DEPTH or MAX_VALUES at 1-based ``line``, ``column``."""
+
+    code = "plan_too_large"
 
     def __init__(self, event: yaml.Event, reason: str) -> None:
         super().__init__(reason)

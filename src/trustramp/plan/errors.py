@@ -12,6 +12,8 @@ import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from trustramp.errors import TrustrampError
+
 PathPart = str | int
 FieldPath = tuple[PathPart, ...]
 
@@ -61,8 +63,10 @@ class PlanProblem:
         return f"{self.source}:{self.line}:{self.column}: {self.field_path}: {self.message}"
 
 
-class PlanError(ValueError):
+class PlanError(TrustrampError, ValueError):
     """A plan that cannot be used; ``problems`` lists every mistake found, in file order.
+
+    Its code is ``plan_invalid``.
 
     ``str()`` renders one line per problem, ``file:line:column: field.path: message``.
 
@@ -70,6 +74,8 @@ class PlanError(ValueError):
     >>> error.problems[0].line
     3
     """
+
+    code = "plan_invalid"
 
     def __init__(self, problems: Iterable[PlanProblem]) -> None:
         ordered = sorted(problems, key=lambda p: (p.source, p.line, p.column, p.field_path))

@@ -38,7 +38,7 @@ _KEY_LIKE = re.compile(KEY_PATTERN)  # a label spelled like a feature.labels key
 
 
 @dataclass(frozen=True, slots=True)
-class Rule:
+class LintRule:
     """A lint rule: its id, severity, a short name and why it matters (one sentence)."""
 
     id: str
@@ -71,56 +71,56 @@ class Finding:
         return asdict(self)
 
 
-RULES: dict[str, Rule] = {rule.id: rule for rule in (
-    Rule("TR001", "error", "first-phase-too-wide",
+RULES: dict[str, LintRule] = {rule.id: rule for rule in (
+    LintRule("TR001", "error", "first-phase-too-wide",
          "Mistakes in the first phase should reach few people; past 5% of users a "
          "confidently wrong answer becomes a public incident."),
-    Rule("TR002", "error", "first-phase-unrestricted",
+    LintRule("TR002", "error", "first-phase-unrestricted",
          "The first audience should be chosen for tolerance of mistakes, which a random "
          "slice of everyone is not."),
-    Rule("TR003", "error", "audience-jump",
+    LintRule("TR003", "error", "audience-jump",
          "Evidence from a phase covers audiences of similar size; a jump of more than 5x "
          "exposes many users to failure modes the smaller phase was too small to reveal."),
-    Rule("TR004", "error", "no-confidence-threshold",
+    LintRule("TR004", "error", "no-confidence-threshold",
          "'The model is good' is not a guardrail: without a threshold every low-confidence "
          "answer is shown as if it were certain."),
-    Rule("TR005", "error", "high-stakes-partial-review",
+    LintRule("TR005", "error", "high-stakes-partial-review",
          "In a high-stakes feature one unreviewed wrong answer can cost a user real money "
          "or safety, so the first phase must review every output."),
-    Rule("TR006", "error", "high-stakes-external-first",
+    LintRule("TR006", "error", "high-stakes-external-first",
          "A high-stakes feature should fail first in front of staff, who know it is a "
          "trial, not in front of customers."),
-    Rule("TR007", "error", "no-stop-criteria",
+    LintRule("TR007", "error", "no-stop-criteria",
          "Monitoring must exist before launch, not after: without a stop rule nothing "
          "pauses the phase when quality breaks."),
-    Rule("TR008", "error", "criterion-without-evidence",
+    LintRule("TR008", "error", "criterion-without-evidence",
          "A criterion with neither a minimum sample nor a duration can pass or fire on "
          "a handful of outputs, which is noise, not evidence."),
-    Rule("TR009", "warning", "criterion-half-bounded",
+    LintRule("TR009", "warning", "criterion-half-bounded",
          "A success criterion needs both enough outputs and enough time: samples alone "
          "miss weekly cycles, time alone can pass on a quiet week."),
-    Rule("TR010", "error", "guardrails-removed-at-once",
+    LintRule("TR010", "error", "guardrails-removed-at-once",
          "Dropping human review and lowering the threshold to its minimum in one step "
          "removes two safety nets at once, so a regression has nothing to catch it."),
-    Rule("TR011", "error", "high-visibility-early",
+    LintRule("TR011", "error", "high-visibility-early",
          "High-visibility accounts amplify any failure; they should see the feature only "
          "in the last phase, when it has proven itself."),
-    Rule("TR012", "warning", "first-segment-without-reason",
+    LintRule("TR012", "warning", "first-segment-without-reason",
          "The plan should record why the first audience tolerates mistakes, so the choice "
          "can be reviewed and is not just 'whoever was handy'."),
-    Rule("TR013", "error", "stop-contradicts-success",
+    LintRule("TR013", "error", "stop-contradicts-success",
          "A stop floor stricter than the success target pauses a phase while it meets its "
          "own graduation criterion, so the plan can never be followed."),
-    Rule("TR014", "warning", "audience-shrinks",
+    LintRule("TR014", "warning", "audience-shrinks",
          "A phase smaller than the one before adds nobody new (earlier audiences keep the "
          "feature), so it gathers no new evidence and the step after it is bigger than it looks."),
-    Rule("TR015", "warning", "unknown-label-key",
+    LintRule("TR015", "warning", "unknown-label-key",
          "A label that looks like a key but is not in feature.labels is shown to users "
          "verbatim, probably a typo of the intended transparency text."),
-    Rule("TR016", "warning", "audience-size-unknown",
+    LintRule("TR016", "warning", "audience-size-unknown",
          "Without segment shares or a population lint cannot check the 5% and 5x rules, "
          "so a too-wide start or a blind jump would go unnoticed."),
-    Rule("TR017", "error", "no-success-criteria",
+    LintRule("TR017", "error", "no-success-criteria",
          "Without success criteria nothing but opinion decides when a phase may widen; "
          "graduation criteria must be written in the plan."),
 )}

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from trustramp.plan.document import Positions, read_yaml
 from trustramp.plan.errors import FieldPath, PlanError, PlanProblem, format_path
-from trustramp.plan.messages import explain
+from trustramp.plan.messages import describe_error
 from trustramp.plan.schema import Plan
 from trustramp.targeting import ConditionError, compile_condition
 
@@ -112,7 +112,7 @@ def _schema_problems(
     error: ValidationError, data: dict[str, Any], positions: Positions, source: str
 ) -> Iterator[PlanProblem]:
     for item in error.errors():
-        explained = explain(item)
+        explained = describe_error(item)
         if explained is None:
             continue
         path = explained.path

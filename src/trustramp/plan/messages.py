@@ -37,7 +37,7 @@ class Explained:
     anchor: Literal["key", "value", "parent"]
 
 
-def explain(error: Any, root: type[BaseModel] = Plan) -> Explained | None:
+def describe_error(error: Any, root: type[BaseModel] = Plan) -> Explained | None:
     """Rewrite one entry of ``ValidationError.errors()``; None for an error that only
     echoes another (a list reported too short because its items failed)."""
     kind: str = error["type"]

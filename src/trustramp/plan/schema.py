@@ -87,7 +87,7 @@ Duration = Annotated[
     timedelta, BeforeValidator(parse_duration), PlainSerializer(format_duration, return_type=str)
 ]
 Key = Annotated[str, Field(pattern=KEY_PATTERN, min_length=1, max_length=64)]
-Condition = dict[str, Any]
+ConditionDocument = dict[str, Any]
 """A MongoDB-style targeting condition (GrowthBook semantics, see trustramp.targeting)."""
 
 
@@ -209,7 +209,7 @@ class Feature(_Model):
 
 
 class Segment(_Model):
-    condition: Condition = Field(default_factory=dict)
+    condition: ConditionDocument = Field(default_factory=dict)
     users: tuple[str, ...] = Field(default=(), description="explicit allow list of unit ids")
     why_forgiving: str | None = None
     external: bool = Field(
@@ -229,7 +229,7 @@ class Exclusion(_Model):
     """Units kept out of the rollout, e.g. high-visibility accounts who can amplify a failure."""
 
     name: Key
-    condition: Condition = Field(default_factory=dict)
+    condition: ConditionDocument = Field(default_factory=dict)
     users: tuple[str, ...] = ()
     until_phase: str | None = Field(
         default=None,
@@ -355,7 +355,7 @@ class Phase(_Model):
     name: Key
     description: str = ""
     audience: Audience
-    task_filter: Condition | None = None
+    task_filter: ConditionDocument | None = None
     guardrails: Guardrails = Field(default_factory=Guardrails)
     success: tuple[SuccessCriterion, ...] = ()
     stop: tuple[StopCriterion, ...] = ()

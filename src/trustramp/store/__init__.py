@@ -23,24 +23,47 @@ from __future__ import annotations
 from trustramp.store.database import default_database_url
 from trustramp.store.migrate import UpgradeResult, head_revision, upgrade
 from trustramp.store.opening import open_store
-from trustramp.store.protocol import StateTransaction, Store
+from trustramp.store.protocol import (
+    AdmissionStore,
+    EventReader,
+    EventSink,
+    Lease,
+    LeaseStore,
+    PlanStore,
+    StateReader,
+    StateStore,
+    StateTransaction,
+    Store,
+)
 from trustramp.store.records import (
     AuditRecord,
     FeatureState,
-    FeatureStatus,
     OutcomeCounts,
+    PlanRecord,
+    ReadinessRecord,
+    Signature,
     StoreError,
 )
 from trustramp.store.sql import SqlStore
 from trustramp.store.writer import EventWriter
 
 __all__ = [
+    "AdmissionStore",
     "AuditRecord",
+    "EventReader",
+    "EventSink",
     "EventWriter",
     "FeatureState",
-    "FeatureStatus",
+    "Lease",
+    "LeaseStore",
     "OutcomeCounts",
+    "PlanRecord",
+    "PlanStore",
+    "ReadinessRecord",
+    "Signature",
     "SqlStore",
+    "StateReader",
+    "StateStore",
     "StateTransaction",
     "Store",
     "StoreError",

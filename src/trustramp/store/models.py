@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Dialect, Float, Index, MetaData, Text
+from sqlalchemy import JSON, Boolean, DateTime, Dialect, Float, Index, Integer, MetaData, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -125,6 +125,10 @@ class FeatureStateRow(Base):
     status: Mapped[str] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    version: Mapped[int] = mapped_column(Integer)
+    phase_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    resume_to: Mapped[str | None] = mapped_column(Text)
+    changed_by: Mapped[str] = mapped_column(Text)
 
 
 class AuditRow(Base):
@@ -139,6 +143,61 @@ class AuditRow(Base):
     reason: Mapped[str] = mapped_column(Text)
     before: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument)
     after: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument)
+    plan_version: Mapped[str | None] = mapped_column(Text)
+    evidence: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument)
+
+
+class PlanRow(Base):
+    """One version of a feature's plan, as uploaded: the controller reads the running one."""
+
+    __tablename__ = "plans"
+
+    feature: Mapped[str] = mapped_column(Text, primary_key=True)
+    version: Mapped[str] = mapped_column(Text, primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    fingerprint: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class SignatureRow(Base):
+    __tablename__ = "signatures"
+    __table_args__ = (Index(None, "feature", "ts"),)
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    feature: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    fingerprint: Mapped[str] = mapped_column(Text)
+    plan_version: Mapped[str] = mapped_column(Text)
+    ts: Mapped[datetime] = mapped_column(UtcDateTime())
+    voided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    void_reason: Mapped[str] = mapped_column(Text)
+
+
+class ReadinessRow(Base):
+    __tablename__ = "readiness_reports"
+    __table_args__ = (Index(None, "feature", "ts"),)
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    feature: Mapped[str] = mapped_column(Text)
+    plan_version: Mapped[str] = mapped_column(Text)
+    fingerprint: Mapped[str] = mapped_column(Text)
+    passed: Mapped[bool] = mapped_column(Boolean)
+    report: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
+    ts: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class LeaseRow(Base):
+    """Who runs the controller (SQLite; PostgreSQL holds an advisory lock instead)."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    holder: Mapped[str] = mapped_column(Text)
+    acquired_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 metadata = Base.metadata

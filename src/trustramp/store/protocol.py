@@ -1,62 +1,34 @@
-"""The one seam between trustramp and its database: the :class:`Store` protocol.
+"""The seam between trustramp and its database: one protocol per role, and :class:`Store`.
 
-Everything above the store layer (the embedded client, the monitor, the
-controller, the server) talks to this protocol only, with the event dataclasses
-of :mod:`trustramp.events` and the records of :mod:`trustramp.store.records`.
-Moving events to a partitioned table or a column store is a new implementation
-of this protocol, not a change anywhere else.
+Each caller depends on the narrowest protocol it uses: the event writer on
+:class:`EventSink` (``write`` only), the embedded client's admissions on
+:class:`AdmissionStore`, the processes that follow a rollout on
+:class:`StateReader`, the controller on :class:`StateStore` and :class:`PlanStore`
+and :class:`LeaseStore`. :class:`Store` is all of them; :class:`SqlStore` implements it
+on SQLite and PostgreSQL. Moving events to a partitioned table or a column store is
+a new implementation of these protocols, not a change anywhere else.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
 from trustramp.events import Event, ExposureEvent, OutcomeEvent, OutcomeKind, OutputEvent
-from trustramp.store.records import AuditRecord, FeatureState, OutcomeCounts
+from trustramp.store.records import (
+    AuditRecord,
+    FeatureState,
+    OutcomeCounts,
+    PlanRecord,
+    ReadinessRecord,
+    Signature,
+)
 
 
-class StateTransaction(Protocol):
-    """A read-decide-write of one feature's state, atomic and serialized per feature.
-
-    ``before`` is read after the feature's lock is taken, so no other transaction
-    changes it until this one ends. Everything written through the transaction
-    commits together when the ``with`` block exits normally and is rolled back,
-    all of it, when the block raises.
-    """
-
-    @property
-    def before(self) -> FeatureState | None:
-        """The feature's state when the transaction started (None: never set)."""
-        ...
-
-    def set_state(self, state: FeatureState) -> None:
-        """Replace the feature's state (``state.feature`` must be this feature)."""
-        ...
-
-    def append_audit(self, record: AuditRecord) -> None:
-        """Add one audit log entry (``record.feature`` must be this feature)."""
-        ...
-
-
-@runtime_checkable
-class Store(Protocol):
-    """Where trustramp keeps events, admissions, rollout state and the audit log.
-
-    Timestamps go in and come out timezone-aware (UTC on the way out); windows
-    are half-open, ``since <= ts < until``. Reads return events oldest first.
-
-    Example:
-        >>> from trustramp.store import open_store
-        >>> from trustramp.events import ExposureEvent
-        >>> store = open_store("sqlite://")  # in-memory, for a quick try
-        >>> event = ExposureEvent("summarize", "1", "u1", True, "beta", "in segment")
-        >>> store.write([event]); store.write([event])  # a retry does not duplicate
-        >>> len(store.exposures("summarize"))
-        1
-    """
+class EventSink(Protocol):
+    """Where recorded events go (the writer needs nothing else)."""
 
     def write(self, events: Sequence[Event]) -> None:
         """Insert events, idempotent on ``event_id``: rewriting a batch adds nothing.
@@ -65,6 +37,10 @@ class Store(Protocol):
         cannot keep (naive timestamp, input attributes that are not JSON).
         """
         ...
+
+
+class EventReader(Protocol):
+    """Events back, oldest first, windows half-open ``since <= ts < until``."""
 
     def exposures(
         self,
@@ -112,6 +88,10 @@ class Store(Protocol):
         outcome's own timestamp. See :class:`OutcomeCounts` for what counts once."""
         ...
 
+
+class AdmissionStore(Protocol):
+    """Absolute audience caps: who took a place in a capped phase."""
+
     def admit(self, feature: str, phase: str, unit_id: str, *, cap: int) -> bool:
         """Admit a unit into a phase with an absolute audience cap, first come first served.
 
@@ -126,24 +106,148 @@ class Store(Protocol):
         """The unit ids admitted into one phase of one feature."""
         ...
 
-    def get_state(self, feature: str) -> FeatureState | None:
-        """The feature's rollout state, or None when it was never set."""
+
+class StateTransaction(Protocol):
+    """A read-decide-write of one feature's state, atomic and serialized per feature.
+
+    ``before`` is read after the feature's lock is taken, so no other transaction
+    changes it until this one ends. Everything written through the transaction
+    (state, audit entries, plans, signatures, readiness reports) commits together
+    when the ``with`` block exits normally and is rolled back, all of it, when the
+    block raises. Only the controller opens these.
+    """
+
+    @property
+    def before(self) -> FeatureState | None:
+        """The feature's state when the transaction started (None: never set)."""
         ...
 
-    def set_state(
-        self, state: FeatureState, *, actor: str, action: str, reason: str = ""
-    ) -> AuditRecord:
-        """Replace a feature's state and append the audit entry (before, after) in
-        one transaction; returns the audit entry written."""
+    def set_state(self, state: FeatureState) -> None:
+        """Replace the feature's state (``state.feature`` must be this feature)."""
         ...
+
+    def append_audit(self, record: AuditRecord) -> None:
+        """Add one audit log entry (``record.feature`` must be this feature)."""
+        ...
+
+    def add_plan(self, record: PlanRecord) -> bool:
+        """Store a plan version; False when that version was stored before (kept as is)."""
+        ...
+
+    def add_signature(self, signature: Signature) -> None:
+        """Record a sign-off."""
+        ...
+
+    def void_signatures(self, keep_fingerprint: str, reason: str, at: datetime) -> int:
+        """Void the valid signatures made against any other fingerprint; how many."""
+        ...
+
+    def add_readiness(self, record: ReadinessRecord) -> None:
+        """Store a readiness evaluation."""
+        ...
+
+    def signatures(self) -> list[Signature]:
+        """This feature's signatures, valid and void, oldest first."""
+        ...
+
+    def latest_readiness(self, fingerprint: str) -> ReadinessRecord | None:
+        """The newest readiness evaluation against ``fingerprint``."""
+        ...
+
+    def plan(self, version: str) -> PlanRecord | None:
+        """The stored plan version, or None."""
+        ...
+
+
+class StateReader(Protocol):
+    """What a process that follows a rollout reads: cheap, and no locks."""
+
+    def get_state(self, feature: str) -> FeatureState | None:
+        """The feature's rollout state, or None when no plan was ever registered."""
+        ...
+
+    def state_version(self, feature: str) -> int | None:
+        """The state's change counter alone (None: no state): the cheap poll."""
+        ...
+
+
+class StateStore(StateReader, Protocol):
+    """Rollout states and the audit log (the controller's)."""
 
     def state_transaction(self, feature: str) -> AbstractContextManager[StateTransaction]:
         """Lock one feature's state for a read-decide-write (see :class:`StateTransaction`)."""
         ...
 
+    def states(self) -> list[FeatureState]:
+        """Every feature's state, by feature key."""
+        ...
+
     def audit_log(self, feature: str | None = None) -> list[AuditRecord]:
         """Audit entries, oldest first, of one feature or of all."""
         ...
+
+
+class PlanStore(Protocol):
+    """Plan versions, sign-offs and readiness evaluations, read outside a transaction."""
+
+    def plan(self, feature: str, version: str) -> PlanRecord | None:
+        """One stored plan version, or None."""
+        ...
+
+    def plans(self, feature: str) -> list[PlanRecord]:
+        """Every stored version of a feature's plan, oldest first."""
+        ...
+
+    def signatures(self, feature: str) -> list[Signature]:
+        """A feature's signatures, valid and void, oldest first."""
+        ...
+
+    def readiness_reports(self, feature: str, limit: int = 20) -> list[ReadinessRecord]:
+        """A feature's readiness evaluations, newest first."""
+        ...
+
+
+class Lease(Protocol):
+    """Who runs the controller: at most one holder at a time, taken over when it dies."""
+
+    @property
+    def held(self) -> bool:
+        """True while this process holds the lease (as of its last acquire)."""
+        ...
+
+    def acquire(self) -> bool:
+        """Take or renew the lease; True when this process holds it afterwards."""
+        ...
+
+    def release(self) -> None:
+        """Give the lease up (another process may take it at once)."""
+        ...
+
+
+class LeaseStore(Protocol):
+    def lease(self, name: str, holder: str, ttl: timedelta) -> Lease:
+        """The lease ``name`` for ``holder``; a row that expires after ``ttl`` on SQLite,
+        a session advisory lock (released when the connection dies) on PostgreSQL."""
+        ...
+
+
+@runtime_checkable
+class Store(EventSink, EventReader, AdmissionStore, StateStore, PlanStore, LeaseStore,
+            Protocol):
+    """Where trustramp keeps events, admissions, rollout state, plans and the audit log.
+
+    Timestamps go in and come out timezone-aware (UTC on the way out); windows
+    are half-open, ``since <= ts < until``. Reads return events oldest first.
+
+    Example:
+        >>> from trustramp.store import open_store
+        >>> from trustramp.events import ExposureEvent
+        >>> store = open_store("sqlite://")  # in-memory, for a quick try
+        >>> event = ExposureEvent("summarize", "1", "u1", True, "beta", "in segment")
+        >>> store.write([event]); store.write([event])  # a retry does not duplicate
+        >>> len(store.exposures("summarize"))
+        1
+    """
 
     def close(self) -> None:
         """Release connections; the store is unusable afterwards."""

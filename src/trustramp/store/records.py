@@ -10,13 +10,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
+from trustramp.errors import TrustrampError
 from trustramp.events import new_event_id, utc_now
+from trustramp.vocabulary import RolloutStatus
 
 
-class StoreError(RuntimeError):
+class StoreError(TrustrampError, RuntimeError):
     """The database could not be reached, is not migrated, or refused an operation.
 
     The message is one line meant for a person: what failed, on which database
@@ -31,17 +32,13 @@ class StoreError(RuntimeError):
         False
     """
 
+    code = "store_unavailable"
+
     def __init__(self, message: str, *, rejected: bool = False) -> None:
         super().__init__(message)
         self.rejected = rejected
-
-
-class FeatureStatus(StrEnum):
-    """Whether a feature's rollout serves the AI path (active) or the fallback."""
-
-    ACTIVE = "active"
-    PAUSED = "paused"  # fallback for everyone until a person resumes
-    KILLED = "killed"  # kill switch: fallback for everyone, resume needs a reason
+        if rejected:
+            self.code = "store_rejected"
 
 
 def require_aware(value: datetime, name: str) -> None:
@@ -55,36 +52,60 @@ def require_aware(value: datetime, name: str) -> None:
         )
 
 
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
 @dataclass(frozen=True, slots=True)
 class FeatureState:
-    """The rollout state of one feature: which plan version and phase, and its status.
+    """The rollout state of one feature: plan version, phase, status and how it got there.
+
+    ``version`` counts the changes (a process that follows the state reads it
+    cheaply and reloads only when it moved); ``phase_started_at`` is when the
+    current phase started running (its evidence and ``min_duration`` count from
+    there); ``resume_to`` is the status a ``resume`` returns to (set while paused or
+    killed); ``changed_by`` who made the last change (``controller`` for the
+    automatic ones).
 
     Example:
         >>> FeatureState("summarize", plan_version="3", phase="beta").status
-        <FeatureStatus.ACTIVE: 'active'>
+        <RolloutStatus.DRAFT: 'draft'>
     """
 
     feature: str
     plan_version: str
     phase: str
-    status: FeatureStatus = FeatureStatus.ACTIVE
+    status: RolloutStatus = RolloutStatus.DRAFT
     reason: str = ""
     updated_at: datetime = field(default_factory=utc_now)
+    version: int = 0
+    phase_started_at: datetime | None = None
+    resume_to: RolloutStatus | None = None
+    changed_by: str = ""
 
     def __post_init__(self) -> None:
         if not self.feature:
             raise ValueError("FeatureState.feature must be a non-empty feature key")
         if not self.phase:
             raise ValueError(f"FeatureState.phase of feature {self.feature!r} must be non-empty")
-        try:
-            object.__setattr__(self, "status", FeatureStatus(self.status))
-        except ValueError:
-            allowed = ", ".join(s.value for s in FeatureStatus)
-            raise ValueError(
-                f"FeatureState.status of feature {self.feature!r} is {self.status!r}; "
-                f"expected one of: {allowed}"
-            ) from None
-        require_aware(self.updated_at, f"FeatureState.updated_at of feature {self.feature!r}")
+        for name in ("status", "resume_to"):
+            value = getattr(self, name)
+            if value is None and name == "resume_to":
+                continue
+            try:
+                object.__setattr__(self, name, RolloutStatus(value))
+            except ValueError:
+                allowed = ", ".join(s.value for s in RolloutStatus)
+                raise ValueError(
+                    f"FeatureState.{name} of feature {self.feature!r} is {value!r}; "
+                    f"expected one of: {allowed}"
+                ) from None
+        where = f"of feature {self.feature!r}"
+        require_aware(self.updated_at, f"FeatureState.updated_at {where}")
+        if self.phase_started_at is not None:
+            require_aware(self.phase_started_at, f"FeatureState.phase_started_at {where}")
+        if isinstance(self.version, bool) or not isinstance(self.version, int) or self.version < 0:
+            raise ValueError(f"FeatureState.version {where} must be an integer >= 0")
 
     def to_json(self) -> dict[str, Any]:
         """The state as a JSON-ready dict (what the audit log stores as before/after)."""
@@ -95,6 +116,10 @@ class FeatureState:
             "status": self.status.value,
             "reason": self.reason,
             "updated_at": self.updated_at.isoformat(),
+            "version": self.version,
+            "phase_started_at": _iso(self.phase_started_at),
+            "resume_to": self.resume_to.value if self.resume_to is not None else None,
+            "changed_by": self.changed_by,
         }
 
 
@@ -104,6 +129,9 @@ class AuditRecord:
 
     ``before`` and ``after`` are JSON objects (for state changes, the
     :meth:`FeatureState.to_json` of the old and new state; None when absent).
+    ``evidence`` is what triggered the change (the criterion, its statistic, bound,
+    threshold and n; the checklist items for a sign-off), ``plan_version`` the plan
+    version the change was made under.
 
     Example:
         >>> AuditRecord("summarize", actor="ana", action="pause", reason="spike").before is None
@@ -118,6 +146,8 @@ class AuditRecord:
     after: dict[str, Any] | None = None
     id: str = field(default_factory=new_event_id)
     ts: datetime = field(default_factory=utc_now)
+    plan_version: str | None = None
+    evidence: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         for name in ("feature", "actor", "action"):
@@ -134,6 +164,8 @@ class AuditRecord:
         actor: str,
         action: str,
         reason: str = "",
+        evidence: dict[str, Any] | None = None,
+        ts: datetime | None = None,
     ) -> AuditRecord:
         """The entry for a state change from ``before`` (None: never set) to ``after``.
 
@@ -149,7 +181,67 @@ class AuditRecord:
             reason=reason,
             before=before.to_json() if before is not None else None,
             after=after.to_json(),
+            ts=ts if ts is not None else after.updated_at,
+            plan_version=after.plan_version,
+            evidence=evidence,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class PlanRecord:
+    """One stored version of a feature's plan: its YAML text and what identifies it.
+
+    ``version`` is :func:`trustramp.decide.plan_version` of the plan
+    (``<revision>-<hash>``), ``fingerprint`` the readiness checklist's hash that
+    signatures are made against.
+    """
+
+    feature: str
+    version: str
+    revision: int
+    text: str
+    fingerprint: str
+    created_by: str
+    created_at: datetime = field(default_factory=utc_now)
+
+    def __post_init__(self) -> None:
+        require_aware(self.created_at, f"PlanRecord.created_at of feature {self.feature!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    """A sign-off: ``name`` signed as ``role`` against the checklist ``fingerprint``.
+
+    A signature is void (``voided_at`` set, with the reason) once the plan's
+    checklist or thresholds change: the signer vouched for the old ones.
+    """
+
+    feature: str
+    role: str
+    name: str
+    fingerprint: str
+    plan_version: str
+    ts: datetime = field(default_factory=utc_now)
+    id: str = field(default_factory=new_event_id)
+    voided_at: datetime | None = None
+    void_reason: str = ""
+
+    @property
+    def valid(self) -> bool:
+        return self.voided_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class ReadinessRecord:
+    """A readiness checklist evaluation as stored: passed or not, and the whole report."""
+
+    feature: str
+    plan_version: str
+    fingerprint: str
+    passed: bool
+    report: dict[str, Any]
+    ts: datetime = field(default_factory=utc_now)
+    id: str = field(default_factory=new_event_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,14 @@ from dataclasses import fields
 from typing import Any
 
 from trustramp.events import Event, ExposureEvent, OutcomeEvent, OutcomeKind, OutputEvent
-from trustramp.store.records import AuditRecord, FeatureState, FeatureStatus, require_aware
+from trustramp.store.records import (
+    AuditRecord,
+    FeatureState,
+    PlanRecord,
+    ReadinessRecord,
+    Signature,
+    require_aware,
+)
 
 EventType = type[ExposureEvent] | type[OutputEvent] | type[OutcomeEvent]
 # PostgreSQL stores neither "\x00" in text nor "\u0000" in JSONB; SQLite would, so
@@ -116,25 +123,32 @@ def outcome_from(row: Mapping[Any, Any]) -> OutcomeEvent:
 
 
 def state_row(state: FeatureState) -> dict[str, Any]:
-    row = {**state.to_json(), "updated_at": state.updated_at}
+    row = {
+        **state.to_json(),
+        "updated_at": state.updated_at,
+        "phase_started_at": state.phase_started_at,
+    }
     _refuse_nul_text(row, f"FeatureState of feature {state.feature!r}")
     return row
 
 
 def state_from(row: Mapping[Any, Any]) -> FeatureState:
-    return FeatureState(**{**row, "status": FeatureStatus(row["status"])})
+    return FeatureState(**row)
+
+
+def _json_field(record: object, name: str, where: str) -> None:
+    value = getattr(record, name)
+    try:
+        document = json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where}: {name} must be JSON: {exc}") from None
+    _refuse_nul_json(value, document, name, where)
 
 
 def audit_row(record: AuditRecord) -> dict[str, Any]:
     where = f"AuditRecord of feature {record.feature!r}"
-    for name in ("before", "after"):
-        try:
-            document = json.dumps(getattr(record, name), allow_nan=False)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(
-                f"AuditRecord.{name} of feature {record.feature!r} must be JSON: {exc}"
-            ) from None
-        _refuse_nul_json(getattr(record, name), document, name, where)
+    for name in ("before", "after", "evidence"):
+        _json_field(record, name, where)
     row = {f.name: getattr(record, f.name) for f in fields(AuditRecord)}
     _refuse_nul_text(row, where)
     return row
@@ -142,3 +156,25 @@ def audit_row(record: AuditRecord) -> dict[str, Any]:
 
 def audit_from(row: Mapping[Any, Any]) -> AuditRecord:
     return AuditRecord(**row)
+
+
+def record_row(record: PlanRecord | Signature | ReadinessRecord) -> dict[str, Any]:
+    """The row of a plan, signature or readiness record; ValueError names a bad field."""
+    where = f"{type(record).__name__} of feature {record.feature!r}"
+    if isinstance(record, ReadinessRecord):
+        _json_field(record, "report", where)
+    row = {f.name: getattr(record, f.name) for f in fields(record)}
+    _refuse_nul_text(row, where)
+    return row
+
+
+def plan_from(row: Mapping[Any, Any]) -> PlanRecord:
+    return PlanRecord(**row)
+
+
+def signature_from(row: Mapping[Any, Any]) -> Signature:
+    return Signature(**row)
+
+
+def readiness_from(row: Mapping[Any, Any]) -> ReadinessRecord:
+    return ReadinessRecord(**row)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, func, insert, select
@@ -39,15 +39,33 @@ from trustramp.store.database import (
     safe_url,
     store_error,
 )
+from trustramp.store.lease import AdvisoryLease, RowLease
 from trustramp.store.models import (
     AdmissionRow,
     AuditRow,
     ExposureRow,
+    FeatureStateRow,
     OutcomeRow,
     OutputRow,
+    PlanRow,
+    ReadinessRow,
 )
-from trustramp.store.records import AuditRecord, FeatureState, OutcomeCounts
-from trustramp.store.state import SqlStateTransaction, read_state, window
+from trustramp.store.protocol import Lease
+from trustramp.store.records import (
+    AuditRecord,
+    FeatureState,
+    OutcomeCounts,
+    PlanRecord,
+    ReadinessRecord,
+    Signature,
+)
+from trustramp.store.state import (
+    SqlStateTransaction,
+    read_plan,
+    read_signatures,
+    read_state,
+    window,
+)
 
 _MODELS = {ExposureEvent: ExposureRow, OutputEvent: OutputRow, OutcomeEvent: OutcomeRow}
 
@@ -232,22 +250,48 @@ class SqlStore:
             finally:
                 transaction.closed = True
 
-    def set_state(
-        self, state: FeatureState, *, actor: str, action: str, reason: str = ""
-    ) -> AuditRecord:
-        with self.state_transaction(state.feature) as transaction:
-            before = transaction.before
-            record = AuditRecord.of_change(before, state, actor=actor, action=action, reason=reason)
-            transaction.set_state(state)
-            transaction.append_audit(record)
-        return record
-
     def audit_log(self, feature: str | None = None) -> list[AuditRecord]:
         table = AuditRow.__table__
         statement = select(table).order_by(table.c.ts, table.c.id)
         if feature is not None:
             statement = statement.where(table.c.feature == feature)
         return [rows.audit_from(row) for row in self._read(statement, "read the audit log")]
+
+    def state_version(self, feature: str) -> int | None:
+        table = FeatureStateRow.__table__
+        statement = select(table.c.version).where(table.c.feature == feature)
+        found = self._read(statement, "read the state version")
+        return int(found[0]["version"]) if found else None
+
+    def states(self) -> list[FeatureState]:
+        table = FeatureStateRow.__table__
+        found = self._read(select(table).order_by(table.c.feature), "read feature states")
+        return [rows.state_from(row) for row in found]
+
+    def plan(self, feature: str, version: str) -> PlanRecord | None:
+        with self._begin("read a plan") as connection:
+            return read_plan(connection, feature, version)
+
+    def plans(self, feature: str) -> list[PlanRecord]:
+        table = PlanRow.__table__
+        statement = (select(table).where(table.c.feature == feature)
+                     .order_by(table.c.created_at, table.c.version))
+        return [rows.plan_from(row) for row in self._read(statement, "read plans")]
+
+    def signatures(self, feature: str) -> list[Signature]:
+        with self._begin("read signatures") as connection:
+            return read_signatures(connection, feature)
+
+    def readiness_reports(self, feature: str, limit: int = 20) -> list[ReadinessRecord]:
+        table = ReadinessRow.__table__
+        statement = (select(table).where(table.c.feature == feature)
+                     .order_by(table.c.ts.desc(), table.c.id.desc()).limit(limit))
+        found = self._read(statement, "read readiness reports")
+        return [rows.readiness_from(row) for row in found]
+
+    def lease(self, name: str, holder: str, ttl: timedelta) -> Lease:
+        kind = AdvisoryLease if self._engine.dialect.name == "postgresql" else RowLease
+        return kind(self._engine, self.url, name, holder, ttl)
 
     def close(self) -> None:
         self._engine.dispose()

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 from trustramp.events import Event
 from trustramp.store.database import on_fork_in_child
-from trustramp.store.protocol import Store
+from trustramp.store.protocol import EventSink
 from trustramp.store.records import StoreError
 
 logger = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ class _Marker:
 
 
 class EventWriter:
-    """A background writer of events into a :class:`Store`.
+    """A background writer of events into an :class:`EventSink` (a store).
 
     Guarantees: ``submit`` never blocks and never raises, however slow the
     store; ``flush``/``close`` return once every event submitted before them is
@@ -62,7 +62,7 @@ class EventWriter:
 
     def __init__(
         self,
-        store: Store,
+        store: EventSink,
         max_queue: int = 10_000,
         batch_size: int = 500,
         flush_interval: float = 0.2,

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from trustramp.errors import TrustrampError
 from trustramp.targeting.comparison import (
     JSON_TYPES,
     describe_type,
@@ -26,11 +27,13 @@ from trustramp.targeting.comparison import (
 ValueTest = Callable[[Any], bool]
 
 
-class ConditionError(ValueError):
-    """A targeting condition that cannot be compiled.
+class ConditionError(TrustrampError, ValueError):
+    """A targeting condition that cannot be compiled (code ``condition_invalid``).
 
     ``where`` is the JSON path inside the condition, e.g. ``condition.$or[1].age``.
     """
+
+    code = "condition_invalid"
 
     def __init__(self, where: str, problem: str) -> None:
         super().__init__(f"{where}: {problem}")
