@@ -157,7 +157,7 @@ def test_worst_case_counts_the_answers_the_first_phase_would_show() -> None:
     assert w.cost_per_1000 == pytest.approx(2000 * upper * 1000)
     item = report.item("worst_case")
     assert item.status is Status.PASS
-    assert "'A user acts on a wrong allocation.' costs up to 2,000 USD" in item.summary
+    assert '"A user acts on a wrong allocation." costs up to 2,000 USD' in item.summary
     assert f"expected cost per 1,000 shown answers <= 2,000 x {upper:.4g} x 1,000" in item.summary
 
 

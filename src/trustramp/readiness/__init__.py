@@ -4,7 +4,7 @@ A plan's ``readiness`` section says what "ready" means: the accuracy a labelled
 held-out set must certify, how many kinds of input it must cover, the worst case in
 money, the guardrails the first phase must hold and who signs. This package loads
 the held-out file, evaluates every item into a :class:`ReadinessReport` (JSON for
-the store) and fingerprints what the signers vouch for.
+the store, Markdown for the signers) and fingerprints what the signers vouch for.
 
     >>> from trustramp.plan import load_plan_file
     >>> plan = load_plan_file("examples/plans/portfolio-advice.yaml")
@@ -38,6 +38,7 @@ from trustramp.readiness.records import (
     Status,
     WorstCaseEstimate,
 )
+from trustramp.readiness.report import render_markdown
 
 __all__ = [
     "BASELINE_SIZE",
@@ -62,4 +63,5 @@ __all__ = [
     "enabled_guardrails",
     "evaluate_readiness",
     "load_eval_file",
+    "render_markdown",
 ]

@@ -141,7 +141,8 @@ def worst_case(plan: Plan, eval_set: EvalSet, level: float
         cost_per_1000=worst.amount * bound * 1000.0,
     )
     where = (f"confidence >= {threshold:g}" if threshold is not None else "no threshold")
-    summary = (f"worst case {worst.description!r} costs up to {worst.amount:,.0f} {worst.unit}; "
+    summary = (f'worst case "{worst.description}" costs up to'
+               f" {worst.amount:,.0f} {worst.unit}; "
                f"{errors} of the {shown:,} held-out answers phase {phase.name!r} would show "
                f"({where}) were wrong, at most {bound:.2%} at {level:.0%}: expected cost per "
                f"1,000 shown answers <= {worst.amount:,.0f} x {bound:.4g} x 1,000 = "
