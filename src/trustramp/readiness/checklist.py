@@ -145,9 +145,9 @@ def evaluate_readiness(
     delta, level = _check_probability("delta", delta), _check_probability("level", level)
     accuracy = accuracy_item(eval_set.correct, readiness.heldout, level)
     slices, slices_found = slices_check(eval_set, readiness, level)
-    worst, worst_item = worst_case(plan, eval_set, level)
+    worst, worst_item = worst_case(plan, readiness, eval_set, level)
     guards, guards_item = guardrails_check(plan, readiness)
-    thresholds = phase_thresholds(plan, eval_set, delta, level)
+    thresholds = phase_thresholds(plan, readiness, eval_set, delta, level)
     calibrated, calibration_item = calibration(eval_set, level)
     items = (accuracy, patterns_item(eval_set, readiness), slices_found, worst_item,
              guards_item, thresholds_item(thresholds, delta), calibration_item,

@@ -66,10 +66,8 @@ def _certify(eval_set: EvalSet, target: float, delta: float, grid: Sequence[floa
     return select_threshold(eval_set.confidence, eval_set.correct, target, delta, grid)
 
 
-def phase_thresholds(plan: Plan, eval_set: EvalSet, delta: float, level: float
-                     ) -> tuple[PhaseThreshold, ...]:
-    readiness = plan.readiness
-    assert readiness is not None, "checked by evaluate_readiness"
+def phase_thresholds(plan: Plan, readiness: Readiness, eval_set: EvalSet, delta: float,
+                     level: float) -> tuple[PhaseThreshold, ...]:
     own = {t for t in map(_threshold, plan.phases) if t is not None}
     grid = sorted(set(DEFAULT_THRESHOLD_GRID) | own)
     rows = []
@@ -122,11 +120,9 @@ def thresholds_item(rows: Sequence[PhaseThreshold], delta: float) -> ChecklistIt
                          "lower accuracy among the answers shown there.")
 
 
-def worst_case(plan: Plan, eval_set: EvalSet, level: float
+def worst_case(plan: Plan, readiness: Readiness, eval_set: EvalSet, level: float
                ) -> tuple[WorstCaseEstimate, ChecklistItem]:
     """The plan's worst case, with the share of wrong answers the first phase would show."""
-    readiness = plan.readiness
-    assert readiness is not None, "checked by evaluate_readiness"
     worst, phase = readiness.worst_case, plan.phases[0]
     threshold = _threshold(phase)
     shown, right = _shown(eval_set, threshold)
