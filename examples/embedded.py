@@ -24,8 +24,11 @@ from rich.console import Console
 from rich.table import Table
 
 from trustramp import Decision, Rollout, load_plan
+from trustramp.controller import Controller
+from trustramp.plan import load_plan_file
+from trustramp.readiness import EvalSet, evaluate_readiness
 from trustramp.stats import ConfidenceSequence
-from trustramp.store import EventWriter, open_store
+from trustramp.store import EventWriter, Store, open_store
 
 ROOT = Path(__file__).resolve().parent
 PLAN = ROOT / "plans" / "portfolio-advice.yaml"
@@ -74,11 +77,48 @@ def synthetic_users(rng: random.Random) -> list[dict[str, Any]]:
 
 
 def model_answer(rng: random.Random, task: str) -> tuple[float, bool]:
-    """A simulated model: harder tasks get lower, roughly calibrated confidence."""
-    difficulty = {"explain_allocation": 14, "summarize_holdings": 16, "rebalance_plan": 7,
-                  "tax_lot_harvest": 4}[task]
+    """A simulated model: harder tasks get lower confidence; calibrated (P(right) = confidence)."""
+    difficulty = {"explain_allocation": 40, "summarize_holdings": 45, "rebalance_plan": 25,
+                  "tax_lot_harvest": 18}[task]
     confidence = rng.betavariate(difficulty, 1.0)
-    return confidence, rng.random() < 0.05 + 0.93 * confidence
+    return confidence, rng.random() < confidence
+
+
+def held_out_set(rng: random.Random, size: int = 2500) -> EvalSet:
+    """The labelled held-out answers the readiness checklist is evaluated on.
+
+    Each answer belongs to one of 12 kinds of request per task (48 input patterns).
+    """
+    confidence, correct, patterns = [], [], []
+    for _ in range(size):
+        task = rng.choices(TASKS, TASK_WEIGHTS)[0]
+        answer, right = model_answer(rng, task)
+        confidence.append(answer)
+        correct.append(right)
+        patterns.append(f"{task}/{rng.randrange(12)}")
+    return EvalSet.from_rows(confidence, correct, patterns=patterns,
+                             attributes=[{"task": p.split("/")[0]} for p in patterns],
+                             path="<simulated held-out set>")
+
+
+def launch(store: Store, rng: random.Random, console: Console) -> Controller:
+    """The readiness checklist, the three sign-offs, then the start: the controller's gate."""
+    plan = load_plan_file(PLAN)
+    controller = Controller(store)
+    controller.register(plan, PLAN.read_text(encoding="utf-8"), actor="example")
+    report = evaluate_readiness(plan, held_out_set(rng))
+    controller.record_readiness(plan.feature.key, plan_version=report.plan_version,
+                                report=report.to_json(), passed=report.passed, actor="example")
+    verdict = "passed" if report.passed else "FAILED: " + "; ".join(report.missing)
+    console.print(f"readiness checklist on {report.n:,} held-out answers: {verdict}")
+    for role, name in (("product", "Priya (product)"), ("legal", "Lee (legal)"),
+                       ("compliance", "Chen (compliance)")):
+        controller.sign(plan.feature.key, plan_version=report.plan_version, role=role,
+                        name=name, actor="example")
+    change = controller.start(plan.feature.key, actor="example", reason="checklist signed")
+    console.print(f"{change.transition.value}: {change.after.status.value} in phase "
+                  f"{change.after.phase!r}")
+    return controller
 
 
 def run_phase(rollout: Rollout, users: list[dict[str, Any]], rng: random.Random,
@@ -154,12 +194,16 @@ def main() -> None:
     store = open_store(f"sqlite:///{DATABASE}")
     writer = EventWriter(store, max_queue=200_000)
     policy = load_plan(PLAN)
+    controller = launch(store, rng, console)
     rows: dict[str, list[str]] = {}
     previous: set[str] = set()
     clock = SimClock()
     phases = [p.name for p in policy.compiled.phases]
-    for phase in phases:
-        with Rollout(PLAN, store, phase=phase, writer=writer, clock=clock) as rollout:
+    for number in range(len(phases)):
+        if number:  # the team reviewed the phase's numbers and widens the audience
+            controller.promote(policy.feature, actor="example",
+                               reason=f"phase {phases[number - 1]!r} met its criteria")
+        with Rollout(PLAN, store, writer=writer, clock=clock) as rollout:
             stats = run_phase(rollout, users, rng, clock)
         a = stats.actions
         column = {
@@ -187,7 +231,7 @@ def main() -> None:
     for name, values in rows.items():
         table.add_row(name, *values)
     console.print(table)
-    with Rollout(PLAN, store, phase="full", writer=writer, clock=clock) as rollout:
+    with Rollout(PLAN, store, writer=writer, clock=clock) as rollout:
         rollout.kill("example: critical errors spiked")
         killed = Counter(rollout.gate(rollout.exposure(u), 0.99).action.value
                          for u in users[:500])
@@ -203,7 +247,7 @@ def main() -> None:
     gradual = policy.with_phase("gradual")
     sample = next(u for u in users if gradual.exposure(u).exposed)
     console.print(f"done in {time.perf_counter() - started:.1f} s. Explain one decision:\n"
-                  f"  trustramp explain {PLAN.relative_to(ROOT.parent)} --phase gradual "
+                  f"  .venv/bin/trustramp explain {PLAN.relative_to(ROOT.parent)} --phase gradual "
                   f"--confidence 0.83 --user '{{\"id\": \"{sample['id']}\"}}'", soft_wrap=True)
 
 

@@ -140,7 +140,7 @@ def test_a_nul_in_state_or_audit_is_refused_alike_on_both_backends(store: SqlSto
     with pytest.raises(
         ValueError, match=r"FeatureState of feature 'advice': reason contains a NUL"
     ):
-        set_state(store, 
+        set_state(store,
             FeatureState("advice", "1", "beta", reason="a\x00b"), actor="ana", action="start"
         )
     with pytest.raises(ValueError, match=r"AuditRecord of feature 'advice': actor contains a NUL"):

@@ -8,10 +8,24 @@ from __future__ import annotations
 
 import sys
 
-from trustramp.cli import db_commands, explain_command, plan_commands
+from trustramp.cli import (
+    db_commands,
+    explain_command,
+    plan_commands,
+    readiness_commands,
+    rollout_commands,
+)
 from trustramp.cli.app import app
 
-__all__ = ["app", "db_commands", "explain_command", "main", "plan_commands"]
+__all__ = [
+    "app",
+    "db_commands",
+    "explain_command",
+    "main",
+    "plan_commands",
+    "readiness_commands",
+    "rollout_commands",
+]
 
 
 def main() -> None:

@@ -159,10 +159,7 @@ class Controller:
                                  f"plan version {version} replaces {before.plan_version}"
                                  + (f"; {voided} signature(s) voided" if voided else ""),
                                  {"plan": version, "voided_signatures": voided})
-            settled = self._settle_readiness(tx, after, plan, version, actor,
-                                             "the new plan version keeps a passed, signed "
-                                             "checklist")
-            return settled if settled.changed else change
+            return self._settle_readiness(tx, change, plan, version, actor)
 
     # ------------------------------------------------------------ transitions
 
@@ -253,8 +250,8 @@ class Controller:
         if not isinstance(name, str) or not name.strip():
             raise InvalidInputError("sign needs the signer's name (--name)")
         with self._transaction(feature) as tx:
-            before = self._existing(tx, feature, Transition.READY)
-            plan = self._stored(tx, feature, plan_version, Transition.READY)
+            before = self._existing(tx, feature, Transition.SIGN)
+            plan = self._stored(tx, feature, plan_version, Transition.SIGN)
             roles = plan.readiness.sign_off if plan.readiness else ()
             if role not in roles:
                 listed = ", ".join(roles) or "none"
@@ -263,25 +260,26 @@ class Controller:
             fingerprint = checklist_fingerprint(plan)
             if any(s.valid and s.role == role and s.name == name.strip()
                    and s.fingerprint == fingerprint for s in tx.signatures()):
-                return Change(feature, Transition.READY, before, before, False,
+                return Change(feature, Transition.SIGN, before, before, False,
                               f"{name.strip()} already signed as {role} against this checklist")
             signature = Signature(feature, role, name.strip(), fingerprint, plan_version,
                                   ts=self.clock())
             tx.add_signature(signature)
-            tx.append_audit(AuditRecord(
-                feature, actor=actor, action="sign", reason=f"{name.strip()} signed as {role}",
-                before=before.to_json(), after=before.to_json(), ts=self.clock(),
-                plan_version=plan_version,
-                evidence={"role": role, "name": name.strip(), "fingerprint": fingerprint}))
-            return self._settle_readiness(tx, before, plan, plan_version, actor,
-                                          f"{name.strip()} signed as {role}")
+            record = AuditRecord(
+                feature, actor=actor, action=Transition.SIGN.value,
+                reason=f"{name.strip()} signed as {role}", before=before.to_json(),
+                after=before.to_json(), ts=self.clock(), plan_version=plan_version,
+                evidence={"role": role, "name": name.strip(), "fingerprint": fingerprint})
+            tx.append_audit(record)
+            signed = Change(feature, Transition.SIGN, before, before, True, record.reason, record)
+            return self._settle_readiness(tx, signed, plan, plan_version, actor)
 
     def record_readiness(self, feature: str, *, plan_version: str, report: dict[str, Any],
                          passed: bool, actor: str) -> Change:
         """Store a readiness evaluation of ``plan_version``'s checklist."""
         with self._transaction(feature) as tx:
-            before = self._existing(tx, feature, Transition.READY)
-            plan = self._stored(tx, feature, plan_version, Transition.READY)
+            before = self._existing(tx, feature, Transition.READINESS)
+            plan = self._stored(tx, feature, plan_version, Transition.READINESS)
             fingerprint = checklist_fingerprint(plan)
             if report.get("fingerprint", fingerprint) != fingerprint:
                 raise TransitionRefusedError("readiness", "the report was made for another "
@@ -289,14 +287,16 @@ class Controller:
             tx.add_readiness(ReadinessRecord(feature, plan_version, fingerprint, passed, report,
                                              ts=self.clock()))
             verdict = "passed" if passed else "failed"
-            tx.append_audit(AuditRecord(
-                feature, actor=actor, action="readiness", reason=f"readiness checklist {verdict}",
-                before=before.to_json(), after=before.to_json(), ts=self.clock(),
-                plan_version=plan_version,
+            record = AuditRecord(
+                feature, actor=actor, action=Transition.READINESS.value,
+                reason=f"readiness checklist {verdict}", before=before.to_json(),
+                after=before.to_json(), ts=self.clock(), plan_version=plan_version,
                 evidence={"passed": passed, "fingerprint": fingerprint,
-                          "missing": list(report.get("missing", []))}))
-            return self._settle_readiness(tx, before, plan, plan_version, actor,
-                                          f"readiness checklist {verdict}")
+                          "missing": list(report.get("missing", []))})
+            tx.append_audit(record)
+            recorded = Change(feature, Transition.READINESS, before, before, True, record.reason,
+                              record)
+            return self._settle_readiness(tx, recorded, plan, plan_version, actor)
 
     def blockers(self, feature: str) -> tuple[str, ...]:
         """What keeps the registered plan of ``feature`` from starting now."""
@@ -356,20 +356,23 @@ class Controller:
                 return Change(feature, transition, before, before, False, unchanged.why)
             return self._write(tx, transition, before, after, actor, reason, evidence)
 
-    def _settle_readiness(self, tx: StateTransaction, before: FeatureState, plan: Plan,
-                          version: str, actor: str, reason: str) -> Change:
-        """draft -> ready when nothing blocks the start any more (ready -> draft if it does)."""
-        if version != before.plan_version or before.status.started:
-            return Change(before.feature, Transition.READY, before, before, False, reason)
+    def _settle_readiness(self, tx: StateTransaction, done: Change, plan: Plan,
+                          version: str, actor: str) -> Change:
+        """After ``done``: draft -> ready when nothing blocks the start any more, ready ->
+        draft when something does again. Returns the state change, else ``done``."""
+        state = done.after
+        if version != state.plan_version or state.status.started:
+            return done
         blocked = bool(start_blockers(plan, tx))
-        if before.status is RolloutStatus.DRAFT and not blocked:
-            after = rules.ready(before, now=self.clock(), actor=actor, reason=reason)
-            return self._write(tx, Transition.READY, before, after, actor,
+        if state.status is RolloutStatus.DRAFT and not blocked:
+            after = rules.ready(state, now=self.clock(), actor=actor, reason=done.message)
+            return self._write(tx, Transition.READY, state, after, actor,
                                "readiness checklist passed and every role signed", None)
-        if before.status is RolloutStatus.READY and blocked:
-            after = rules.unready(before, now=self.clock(), actor=actor, reason=reason)
-            return self._write(tx, Transition.UNREADY, before, after, actor, reason, None)
-        return Change(before.feature, Transition.READY, before, before, False, reason)
+        if state.status is RolloutStatus.READY and blocked:
+            after = rules.unready(state, now=self.clock(), actor=actor, reason=done.message)
+            return self._write(tx, Transition.UNREADY, state, after, actor,
+                               "the checklist no longer passes or lacks a sign-off", None)
+        return done
 
     def _write(self, tx: StateTransaction, transition: Transition, before: FeatureState | None,
                after: FeatureState, actor: str, reason: str, evidence: Evidence | None

@@ -38,6 +38,8 @@ class Transition(StrEnum):
     """The changes a person or the controller can ask for (the audit log's actions)."""
 
     REGISTER = "register"  # a plan version was stored; the first one creates the draft
+    SIGN = "sign"  # a role signed the checklist
+    READINESS = "readiness"  # a readiness evaluation was recorded
     READY = "ready"  # the checklist passed and every role signed
     UNREADY = "unready"  # a changed checklist voided the signatures: back to draft
     START = "start"
