@@ -11,6 +11,8 @@ process are serialized too, because Alembic's context is process-global.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from trustramp.store.database import (
     IMMEDIATE,
+    SQLITE_BUSY_TIMEOUT_MS,
     advisory_lock,
     create_store_engine,
     parse_database_url,
@@ -33,6 +36,7 @@ from trustramp.store.database import (
 from trustramp.store.models import VERSION_TABLE
 from trustramp.store.records import StoreError
 
+MIGRATION_BUSY_TIMEOUT_MS = 60_000
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Alembic's ``context`` is a module-level proxy: two upgrades running in threads at
 # once, even of different databases, would run each other's scripts. Taken before
@@ -94,11 +98,31 @@ def current_revision(connection: Connection) -> str | None:
     return context.get_current_revision()
 
 
+@contextmanager
+def _patient(connection: Connection) -> Iterator[None]:
+    """On SQLite, wait up to a minute for another process's migration to finish.
+
+    A migration holds the write lock for its whole transaction; on a busy machine a
+    second process starting at the same moment can wait longer than the store's usual
+    busy timeout. Set on the driver connection directly, outside any transaction.
+    """
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    raw.execute(f"PRAGMA busy_timeout = {MIGRATION_BUSY_TIMEOUT_MS}")
+    try:
+        yield
+    finally:
+        raw.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+
+
 def upgrade_engine(engine: Engine) -> UpgradeResult:
     """Migrate the database behind ``engine`` to the head revision, in one transaction."""
     url = safe_url(engine.url)
     try:
-        with _ALEMBIC, engine.connect() as connection:
+        with _ALEMBIC, engine.connect() as connection, _patient(connection):
             connection = connection.execution_options(**{IMMEDIATE: True})
             with connection.begin():
                 advisory_lock(connection, "migrate")
