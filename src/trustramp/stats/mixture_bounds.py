@@ -44,10 +44,11 @@ def lower_root(curve: Curve, lo: float, hi: float, guess: float, f_err: float) -
     """Conservative root of a convex curve, rejected (f >= 0) at ``lo``, kept at ``hi``.
 
     The curve must be convex on ``[lo, hi]`` and decreasing where it crosses 0. Returns
-    a point at or below the root: the largest point evaluated as rejected, or a Newton
-    point less ``f_err / |f'|`` (``f_err`` bounds the rounding error of ``f``).
+    a point at or below the root: the largest point evaluated as rejected or Newton
+    point, less ``f_err / |f'|`` (``f_err`` bounds the rounding error of ``f``), so that
+    another evaluation order of the same evidence still rejects it.
     """
-    best = lo
+    start = best = lo
     x = guess if lo < guess < hi else 0.5 * (lo + hi)
     for _ in range(_MAX_STEPS):
         f, d1, d2 = curve(x)
@@ -65,7 +66,7 @@ def lower_root(curve: Curve, lo: float, hi: float, guess: float, f_err: float) -
         ahead = 0.5 * max(d2, 0.0) / -d1 * h * h  # quadratic model: root - newton
         if ahead <= _REL_TOL * abs(newton) or ahead <= 1e-300:
             margin = f_err / -d1 + 4 * _EPS * abs(newton)
-            return max(best, newton - margin)
+            return max(start, max(best, newton) - margin)
         x = newton + ahead
         if not lo < x < hi:
             x = newton if lo < newton < hi else 0.5 * (lo + hi)
