@@ -56,7 +56,7 @@ from trustramp.stats.mixture_bounds import (
     Warm,
     beta_binomial_bounds,
     logit_grid,
-    logit_lower,
+    logit_lowers,
 )
 
 Method = Literal["beta_binomial", "logit_mixture", "betting"]
@@ -119,6 +119,15 @@ def _check_options(
     check_rate(design_rate, "design_rate")
     _check_design(design_samples)
     return alpha
+
+
+@lru_cache(maxsize=1024)
+def checked_options(
+    alpha: float, method: Method, side: Side, prior: tuple[float, float], design_rate: float,
+    design_samples: int,
+) -> float:
+    """:func:`_check_options`, cached: settings that passed once are not checked again."""
+    return _check_options(alpha, method, side, prior, design_rate, design_samples)
 
 
 @lru_cache(maxsize=1024)
@@ -208,7 +217,15 @@ def bounds_from_counts(
     alpha = _check_options(alpha, method, side, prior, design_rate, design_samples)
     if method == "betting":
         raise ValueError("method 'betting' depends on the order of outcomes, not only counts")
-    return _bounds(s, nn, alpha, method, side, (float(prior[0]), float(prior[1])),
+    return counts_bounds(s, nn, alpha, method, side, prior, design_rate, design_samples)
+
+
+def counts_bounds(
+    s: int, n: int, alpha: float, method: Method, side: Side, prior: tuple[float, float],
+    design_rate: float, design_samples: int,
+) -> tuple[float, float]:
+    """:func:`bounds_from_counts` for arguments already checked (no validation)."""
+    return _bounds(s, n, alpha, method, side, (float(prior[0]), float(prior[1])),
                    float(design_rate), design_samples)
 
 
@@ -222,28 +239,25 @@ def _bounds(
     if method == "beta_binomial":
         return beta_binomial_bounds(s, n, prior, threshold, side)
     sigma = logit_scale(design_rate, design_samples, a_side)
-    lower, upper = 0.0, 1.0
-    if side in ("both", "lower"):
-        lower = _logit_side(sigma, threshold, "lower", s, n)
-    if side in ("both", "upper"):
-        # Mirror: evidence that the rate is below p is evidence that 1-rate is above 1-p.
-        mirrored = _logit_side(sigma, threshold, "upper", n - s, n)
-        upper = min(1.0, math.nextafter(1.0 - mirrored, 2.0)) if mirrored > 0 else 1.0
-    return lower, upper
-
-
-def _logit_side(sigma: float, threshold: float, which: str, s: int, n: int) -> float:
-    key = (sigma, threshold, which)
-    warm = _WARM.get(key)
+    # The upper edge is the lower edge of the mirrored counts: evidence that the rate is
+    # below p is evidence that 1 - rate is above 1 - p.
+    which = [w for w in ("lower", "upper") if side in ("both", w)]
+    counts = [s if w == "lower" else n - s for w in which]
+    keys = [(sigma, threshold, w) for w in which]
+    warms = [_WARM.get(key) for key in keys]
     # A start from far away costs more than the cold start: use it for nearby counts only.
-    if warm is not None and not (0.5 * n <= warm.n <= 2 * n):
-        warm = None
-    bound, state = logit_lower(logit_grid(sigma), s, n, threshold, warm)
-    if state is not None:
-        if len(_WARM) > 256:
-            _WARM.clear()
-        _WARM[key] = state
-    return bound
+    warms = [w if w is not None and 0.5 * n <= w.n <= 2 * n else None for w in warms]
+    solved = logit_lowers(logit_grid(sigma), counts, n, threshold, warms)
+    if len(_WARM) > 256:
+        _WARM.clear()
+    edges = {"lower": 0.0, "upper": 0.0}
+    for key, w, (edge, state) in zip(keys, which, solved, strict=True):
+        edges[w] = edge
+        if state is not None:
+            _WARM[key] = state
+    mirrored = edges["upper"]
+    upper = min(1.0, math.nextafter(1.0 - mirrored, 2.0)) if mirrored > 0 else 1.0
+    return edges["lower"], upper
 
 
 def _check_prior(prior: tuple[float, float]) -> None:
@@ -391,10 +405,11 @@ class ConfidenceSequence:
 
     def update(self, x: bool | Iterable[bool] | NDArray[np.bool_]) -> ConfidenceSequence:
         """Add one outcome or a batch (True = success); returns ``self`` for chaining."""
-        if isinstance(x, bool) and self.method == "betting":
+        if isinstance(x, bool):
             self._successes += x
             self._n += 1
-            self._add_bet(x)
+            if self.method == "betting":
+                self._add_bet(x)
             self._bounds = None
             return self
         outcomes = as_outcomes(x)
@@ -461,12 +476,9 @@ class ConfidenceSequence:
         return self._bounds
 
     def _compute_bounds(self) -> tuple[float, float]:
-        if self.method != "betting":
-            return bounds_from_counts(
-                self._successes, self._n, alpha=self.alpha, method=self.method,
-                side=self.side, prior=self.prior, design_rate=self.design_rate,
-                design_samples=self.design_samples,
-            )
+        if self.method != "betting":  # options were checked by __init__
+            return counts_bounds(self._successes, self._n, self.alpha, self.method, self.side,
+                                 self.prior, self.design_rate, self.design_samples)
         if self._n == 0:
             return 0.0, 1.0
         threshold = math.log(1 / self.alpha_side)

@@ -18,7 +18,7 @@ The iteration stops when the quadratic model says the Newton point is within 1e-
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
@@ -48,10 +48,26 @@ def lower_root(curve: Curve, lo: float, hi: float, guess: float, f_err: float) -
     point, less ``f_err / |f'|`` (``f_err`` bounds the rounding error of ``f``), so that
     another evaluation order of the same evidence still rejects it.
     """
+    steps = root_steps(lo, hi, guess, f_err)
+    x = next(steps)
+    while True:
+        try:
+            x = steps.send(curve(x))
+        except StopIteration as done:
+            return float(done.value)
+
+
+def root_steps(
+    lo: float, hi: float, guess: float, f_err: float
+) -> Generator[float, tuple[float, float, float], float]:
+    """:func:`lower_root` as a generator: yields points, is sent ``(f, f', f'')`` there.
+
+    Lets several independent solves share one vectorized evaluation per step.
+    """
     start = best = lo
     x = guess if lo < guess < hi else 0.5 * (lo + hi)
     for _ in range(_MAX_STEPS):
-        f, d1, d2 = curve(x)
+        f, d1, d2 = yield x
         if f >= 0:
             best = lo = x
         else:
@@ -130,8 +146,11 @@ class LogitGrid:
     lam: FloatArray
     growth: FloatArray
     log_weights: FloatArray
-    ones: FloatArray
     top_terms: tuple[float, float, float, float]  # log w and lam of each part's last point
+    # Layouts of 1 and 2 problems laid end to end: lam, growth, log w, and the block
+    # matrices whose product with the terms gives each problem's total and lam moment
+    # (``blocks``), or each problem's plain sum (``sums``).
+    flat: tuple[tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray], ...]
 
 
 @lru_cache(maxsize=256)
@@ -146,12 +165,25 @@ def logit_grid(sigma: float) -> LogitGrid:
         [np.full(_GRID_SIZE, (1 - _WIDE_SHARE) / _GRID_SIZE),
          np.full(_WIDE_SIZE, _WIDE_SHARE / _WIDE_SIZE)]
     )
-    arrays = (lam, np.expm1(lam), np.log(weights), np.ones(lam.size))
-    for arr in arrays:
-        arr.flags.writeable = False
+    growth, log_w = np.expm1(lam), np.log(weights)
+    flat = []
+    for k in (1, 2):
+        eye = np.kron(np.eye(k), np.ones((lam.size, 1)))  # (64 k, k): which problem
+        blocks = np.empty((lam.size * k, 2 * k))
+        blocks[:, 0::2] = eye
+        blocks[:, 1::2] = eye * np.tile(lam, k)[:, None]
+        layout = (np.tile(lam, k), np.tile(growth, k), np.tile(log_w, k), blocks, eye)
+        flat.append(tuple(_frozen(np.asarray(v, dtype=np.float64)) for v in layout))
     top = _GRID_SIZE - 1
-    tops = (float(arrays[2][top]), float(lam[top]), float(arrays[2][-1]), float(lam[-1]))
-    return LogitGrid(*arrays, top_terms=tops)
+    tops = (float(log_w[top]), float(lam[top]), float(log_w[-1]), float(lam[-1]))
+    return LogitGrid(_frozen(lam), _frozen(growth), _frozen(log_w), tops,
+                     tuple(flat))  # type: ignore[arg-type]
+
+
+def _frozen(arr: FloatArray) -> FloatArray:
+    out = np.ascontiguousarray(arr, dtype=np.float64)
+    out.flags.writeable = False
+    return out
 
 
 class Warm(NamedTuple):
@@ -182,44 +214,123 @@ def logit_lower(
     Without ``warm`` the start is the root of the largest single mixture term, itself a
     rejected point (a log-sum-exp is at least its largest term).
     """
-    if s == 0 or not _rejects_zero(grid, s, threshold):
-        return 0.0, None
-    a = grid.log_weights + s * grid.lam
-    c, ones = grid.growth, grid.ones
-    neg_n = np.array(-float(n))
-    last: list[tuple[float, float, float, FloatArray, float, FloatArray]] = []
+    return logit_lowers(grid, [s], n, threshold, [warm])[0]
 
-    def curve(p: float) -> tuple[float, float, float]:
-        y = c * np.array(p)
+
+def logit_lowers(
+    grid: LogitGrid, successes: list[int], n: int, threshold: float,
+    warms: list[Warm | None],
+) -> list[tuple[float, Warm | None]]:
+    """:func:`logit_lower` for one or two success counts at one ``n``, in lockstep.
+
+    A two-sided bound is two lower edges (the upper one on the mirrored counts); each
+    step evaluates both in one pass over the two problems laid end to end, as numpy's
+    cost is per call rather than per element here.
+    """
+    out: list[tuple[float, Warm | None]] = [(0.0, None)] * len(successes)
+    live = [i for i, s in enumerate(successes) if s and _rejects_zero(grid, s, threshold)]
+    steps, points = [], []
+    for i in live:
+        warm = warms[i]
+        if warm is not None:
+            guess = warm.predict(successes[i], n)
+        else:
+            # Root of each single term (a_k - n log(1 + p c_k) = threshold), largest wins.
+            a = grid.log_weights + successes[i] * grid.lam
+            guess = float(np.max(np.expm1(np.minimum((a - threshold) / n, 700.0))
+                                 / grid.growth))
+        steps.append(root_steps(0.0, 1.0, min(max(guess, 1e-300), 1.0 - 1e-16), _f_err(n)))
+        points.append(next(steps[-1]))
+    active = list(range(len(live)))
+    curves: dict[int, _LogitCurves] = {}
+    while active:
+        key = sum(1 << r for r in active)
+        if key not in curves:
+            curves[key] = _LogitCurves(grid, [successes[live[r]] for r in active], n,
+                                       threshold)
+        values = curves[key]([points[r] for r in active])
+        still = []
+        for k, (r, value) in enumerate(zip(active, values, strict=True)):
+            try:
+                points[r] = steps[r].send(value)
+                still.append(r)
+            except StopIteration as done:
+                out[live[r]] = (float(done.value), curves[key].warm(k, successes[live[r]]))
+        active = still
+    return out
+
+
+class _LogitCurves:
+    """Log-evidence of one or two problems at one point each, with derivatives.
+
+    The terms are kept less the threshold: near the root their log-sum-exp is near 0, so
+    exp() needs no shift unless the point is far away (then a capped term makes the
+    total huge, or every term underflows, and the shifted form is used).
+    """
+
+    def __init__(self, grid: LogitGrid, successes: list[int], n: int, threshold: float) -> None:
+        k = len(successes)
+        self.k, self.n, self.size = k, n, grid.lam.size
+        self.lam, self.growth, log_w, self.blocks, self.sums = grid.flat[k - 1]
+        if k == 1:
+            self.terms = self.lam * float(successes[0])
+        else:
+            self.terms = np.repeat(np.array(successes, dtype=np.float64), self.size) * self.lam
+        self.terms += log_w
+        self.terms -= threshold
+        self.p = np.empty(self.size * k)
+        self.last: tuple[list[float], list[float], list[float], list[float], list[float],
+                         FloatArray] = ([], [], [], [], [], self.p)
+
+    def __call__(self, points: list[float]) -> list[tuple[float, float, float]]:
+        c, n, size = self.growth, self.n, self.size
+        if self.k == 1:
+            y = c * points[0]
+        else:
+            for k, p in enumerate(points):
+                self.p[k * size : (k + 1) * size] = p
+            y = c * self.p
         y += 1.0
-        log_y = np.log(y)
-        t = log_y * neg_n
-        t += a
-        m = float(t.max())
-        t -= m
-        e = np.exp(t)
+        e = np.log(y)
+        e *= -n
+        e += self.terms
+        np.minimum(e, 700.0, out=e)
+        np.exp(e, out=e)
+        moments = np.dot(e, self.blocks).tolist()  # total, lam moment per problem
+        totals = moments[0::2]
+        shifts = [0.0] * self.k
+        if not all(1e-280 < t < 1e280 for t in totals):
+            e = np.log(y) * -n + self.terms
+            shifts = e.reshape(self.k, size).max(axis=1).tolist()
+            e -= np.repeat(shifts, size)
+            np.exp(e, out=e)
+            moments = np.dot(e, self.blocks).tolist()
+            totals = moments[0::2]
         r = c / y
-        total = float(np.dot(e, ones))
-        mean_r = float(np.dot(e, r)) / total
-        mean_r2 = float(np.dot(e * r, r)) / total
-        f = m + math.log(total) - threshold
-        d1 = -n * mean_r
-        last[:] = [(p, f, d1, e, total, log_y)]
-        return f, d1, n * mean_r2 * (1 + n) - n * n * mean_r * mean_r
+        er = e * r
+        m1s = np.dot(er, self.sums).tolist()
+        er *= r
+        m2s = np.dot(er, self.sums).tolist()
+        out, fs, d1s = [], [], []
+        for k in range(self.k):
+            m1, m2 = m1s[k] / totals[k], m2s[k] / totals[k]
+            f = shifts[k] + math.log(totals[k])
+            fs.append(f)
+            d1s.append(-n * m1)
+            out.append((f, -n * m1, n * m2 * (1 + n) - n * n * m1 * m1))
+        lam_means = [moments[2 * k + 1] / totals[k] for k in range(self.k)]
+        self.last = (list(points), fs, d1s, lam_means, totals, e)
+        return out
 
-    if warm is not None:
-        guess = warm.predict(s, n)
-    else:
-        # Root of each single term (a_k - n log(1 + p c_k) = threshold), largest wins.
-        guess = float(np.max(np.expm1(np.minimum((a - threshold) / n, 700.0)) / c))
-    x = lower_root(curve, 0.0, 1.0, min(max(guess, 1e-300), 1.0 - 1e-16), _f_err(n))
-    if not last:
-        return x, None
-    p, f, dp, e, total, log_y = last[0]
-    if not (dp < 0 and math.isfinite(f)):
-        return x, None
-    return x, Warm(s, n, p, f, dp, float(np.dot(e, grid.lam)) / total,
-                   -float(np.dot(e, log_y)) / total)
+    def warm(self, k: int, s: int) -> Warm | None:
+        """State at problem ``k``'s last evaluation, to start the next solve from."""
+        points, fs, d1s, lam_means, totals, e = self.last
+        p, f, dp = points[k], fs[k], d1s[k]
+        if not (dp < 0 and math.isfinite(f)):
+            return None
+        part = slice(k * self.size, (k + 1) * self.size)
+        dn = -float(np.dot(e[part], np.log1p(self.growth[part] * p))) / totals[k]
+        return Warm(s, self.n, p, f, dp, lam_means[k], dn)
 
 
 def _rejects_zero(grid: LogitGrid, s: int, threshold: float) -> bool:
