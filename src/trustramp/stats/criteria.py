@@ -239,10 +239,15 @@ def breach_test(
     check_rate(floor, "floor")
     alpha = check_alpha(alpha)
     successes, n = check_counts(successes, n, "breach_test")
-    upper = bounds_from_counts(
-        successes, n, alpha=alpha, method=method, side="upper",
-        design_rate=floor, design_samples=design_samples,
-    )[1]
+    try:  # settings are checked once per distinct combination, not on every look
+        checked_options(alpha, method, "upper", (1.0, 1.0), floor, design_samples)
+    except TypeError:  # unhashable: let the checking path name the argument
+        bounds_from_counts(successes, n, alpha=alpha, method=method, side="upper",
+                           design_rate=floor, design_samples=design_samples)
+    if method == "betting":
+        raise ValueError("method 'betting' depends on the order of outcomes, not only counts")
+    upper = counts_bounds(successes, n, alpha, method, "upper", (1.0, 1.0), floor,
+                          design_samples)[1]
     missing: tuple[str, ...] = ()
     if not upper < floor:
         missing = (

@@ -280,7 +280,7 @@ class _LogitCurves:
         self.terms -= threshold
         self.p = np.empty(self.size * k)
         self.last: tuple[list[float], list[float], list[float], list[float], list[float],
-                         FloatArray] = ([], [], [], [], [], self.p)
+                         FloatArray, FloatArray] = ([], [], [], [], [], self.p, self.p)
 
     def __call__(self, points: list[float]) -> list[tuple[float, float, float]]:
         c, n, size = self.growth, self.n, self.size
@@ -291,8 +291,8 @@ class _LogitCurves:
                 self.p[k * size : (k + 1) * size] = p
             y = c * self.p
         y += 1.0
-        e = np.log(y)
-        e *= -n
+        log_y = np.log(y)
+        e = log_y * -n
         e += self.terms
         np.minimum(e, 700.0, out=e)
         np.exp(e, out=e)
@@ -300,7 +300,7 @@ class _LogitCurves:
         totals = moments[0::2]
         shifts = [0.0] * self.k
         if not all(1e-280 < t < 1e280 for t in totals):
-            e = np.log(y) * -n + self.terms
+            e = log_y * -n + self.terms
             shifts = e.reshape(self.k, size).max(axis=1).tolist()
             e -= np.repeat(shifts, size)
             np.exp(e, out=e)
@@ -319,17 +319,17 @@ class _LogitCurves:
             d1s.append(-n * m1)
             out.append((f, -n * m1, n * m2 * (1 + n) - n * n * m1 * m1))
         lam_means = [moments[2 * k + 1] / totals[k] for k in range(self.k)]
-        self.last = (list(points), fs, d1s, lam_means, totals, e)
+        self.last = (list(points), fs, d1s, lam_means, totals, e, log_y)
         return out
 
     def warm(self, k: int, s: int) -> Warm | None:
         """State at problem ``k``'s last evaluation, to start the next solve from."""
-        points, fs, d1s, lam_means, totals, e = self.last
+        points, fs, d1s, lam_means, totals, e, log_y = self.last
         p, f, dp = points[k], fs[k], d1s[k]
         if not (dp < 0 and math.isfinite(f)):
             return None
         part = slice(k * self.size, (k + 1) * self.size)
-        dn = -float(np.dot(e[part], np.log1p(self.growth[part] * p))) / totals[k]
+        dn = -float(np.dot(e[part], log_y[part])) / totals[k]
         return Warm(s, self.n, p, f, dp, lam_means[k], dn)
 
 
