@@ -53,9 +53,11 @@ from scipy.special import betaln, logsumexp, xlog1py, xlogy
 
 from trustramp.stats.betting_capital import BET_CAP, CapitalSide
 from trustramp.stats.mixture_bounds import (
+    LogitGrid,
     Warm,
     beta_binomial_bounds,
     logit_grid,
+    logit_lower,
     logit_lowers,
 )
 
@@ -67,8 +69,10 @@ _METHODS = ("beta_binomial", "logit_mixture", "betting")
 _SIDES = ("both", "lower", "upper")
 _BET_CAP = BET_CAP
 _CACHE_SIZE = 4096
-# Last lower-side solve per (sigma, threshold, side): the next solve starts from it.
-_WARM: dict[tuple[float, float, str], Warm] = {}
+# Last lower-side solve per (design_rate, design_samples, alpha_side, side): the next
+# solve with those settings starts from it.
+WarmKey = tuple[float, int, float, str]
+_WARM: dict[WarmKey, Warm] = {}
 
 
 def check_alpha(alpha: float, name: str = "alpha") -> float:
@@ -238,26 +242,53 @@ def _bounds(
     threshold = math.log(1 / a_side)
     if method == "beta_binomial":
         return beta_binomial_bounds(s, n, prior, threshold, side)
-    sigma = logit_scale(design_rate, design_samples, a_side)
+    grid = _logit_settings(design_rate, design_samples, a_side)
+    settings = (design_rate, design_samples, a_side)
     # The upper edge is the lower edge of the mirrored counts: evidence that the rate is
     # below p is evidence that 1 - rate is above 1 - p.
-    which = [w for w in ("lower", "upper") if side in ("both", w)]
-    counts = [s if w == "lower" else n - s for w in which]
-    keys = [(sigma, threshold, w) for w in which]
-    warms = [_WARM.get(key) for key in keys]
+    if side == "lower":
+        return _logit_edge(grid, settings, s, n, threshold, "lower"), 1.0
+    if side == "upper":
+        return 0.0, _mirror(_logit_edge(grid, settings, n - s, n, threshold, "upper"))
+    keys = ((*settings, "lower"), (*settings, "upper"))
+    (lower, low_state), (mirrored, up_state) = logit_lowers(
+        grid, [s, n - s], n, threshold, [_warm(keys[0], n), _warm(keys[1], n)])
+    _keep(keys[0], low_state)
+    _keep(keys[1], up_state)
+    return lower, _mirror(mirrored)
+
+
+@lru_cache(maxsize=1024)
+def _logit_settings(design_rate: float, design_samples: int, a_side: float) -> LogitGrid:
+    return logit_grid(logit_scale(design_rate, design_samples, a_side))
+
+
+def _logit_edge(
+    grid: LogitGrid, settings: tuple[float, int, float], s: int, n: int, threshold: float,
+    which: str,
+) -> float:
+    key = (*settings, which)
+    edge, state = logit_lower(grid, s, n, threshold, _warm(key, n))
+    _keep(key, state)
+    return edge
+
+
+def _warm(key: WarmKey, n: int) -> Warm | None:
+    warm = _WARM.get(key)
     # A start from far away costs more than the cold start: use it for nearby counts only.
-    warms = [w if w is not None and 0.5 * n <= w.n <= 2 * n else None for w in warms]
-    solved = logit_lowers(logit_grid(sigma), counts, n, threshold, warms)
-    if len(_WARM) > 256:
-        _WARM.clear()
-    edges = {"lower": 0.0, "upper": 0.0}
-    for key, w, (edge, state) in zip(keys, which, solved, strict=True):
-        edges[w] = edge
-        if state is not None:
-            _WARM[key] = state
-    mirrored = edges["upper"]
-    upper = min(1.0, math.nextafter(1.0 - mirrored, 2.0)) if mirrored > 0 else 1.0
-    return edges["lower"], upper
+    return warm if warm is not None and 0.5 * n <= warm.n <= 2 * n else None
+
+
+def _keep(key: WarmKey, state: Warm | None) -> None:
+    if state is not None:
+        if len(_WARM) > 256:
+            _WARM.clear()
+        _WARM[key] = state
+
+
+def _mirror(mirrored: float) -> float:
+    """Upper edge from the lower edge of the mirrored problem, rounded outwards."""
+    return min(1.0, math.nextafter(1.0 - mirrored, 2.0)) if mirrored > 0 else 1.0
 
 
 def _check_prior(prior: tuple[float, float]) -> None:

@@ -212,9 +212,57 @@ def logit_lower(
     """Lower edge of the one-sided log-odds mixture CS, and the state to warm-start from.
 
     Without ``warm`` the start is the root of the largest single mixture term, itself a
-    rejected point (a log-sum-exp is at least its largest term).
+    rejected point (a log-sum-exp is at least its largest term). The terms are kept
+    less the threshold: near the root their log-sum-exp is near 0, so exp() needs no
+    shift unless the point is far away (then a capped term makes the total huge, or
+    every term underflows, and the shifted form is used).
     """
-    return logit_lowers(grid, [s], n, threshold, [warm])[0]
+    if s == 0 or not _rejects_zero(grid, s, threshold):
+        return 0.0, None
+    a = grid.lam * float(s)
+    a += grid.log_weights
+    a -= threshold
+    c, blocks = grid.growth, grid.flat[0][3]
+    last: list[tuple[float, float, float, FloatArray, float, float, FloatArray]] = []
+
+    def curve(p: float) -> tuple[float, float, float]:
+        y = c * p
+        y += 1.0
+        log_y = np.log(y)
+        e = log_y * -n
+        e += a
+        np.minimum(e, 700.0, out=e)
+        np.exp(e, out=e)
+        total, lam_sum = np.dot(e, blocks).tolist()
+        shift = 0.0
+        if not 1e-280 < total < 1e280:
+            e = log_y * -n + a
+            shift = float(e.max())
+            e -= shift
+            np.exp(e, out=e)
+            total, lam_sum = np.dot(e, blocks).tolist()
+        r = c / y
+        er = e * r
+        mean_r = float(er.sum()) / total
+        er *= r
+        mean_r2 = float(er.sum()) / total
+        f = shift + math.log(total)
+        d1 = -n * mean_r
+        last[:] = [(p, f, d1, e, total, lam_sum / total, log_y)]
+        return f, d1, n * mean_r2 * (1 + n) - n * n * mean_r * mean_r
+
+    if warm is not None:
+        guess = warm.predict(s, n)
+    else:
+        # Root of each single term (a_k - n log(1 + p c_k) = threshold), largest wins.
+        guess = float(np.max(np.expm1(np.minimum(a / n, 700.0)) / c))
+    x = lower_root(curve, 0.0, 1.0, min(max(guess, 1e-300), 1.0 - 1e-16), _f_err(n))
+    if not last:
+        return x, None
+    p, f, dp, e, total, ds, log_y = last[0]
+    if not (dp < 0 and math.isfinite(f)):
+        return x, None
+    return x, Warm(s, n, p, f, dp, ds, -float(np.dot(e, log_y)) / total)
 
 
 def logit_lowers(
@@ -229,6 +277,9 @@ def logit_lowers(
     """
     out: list[tuple[float, Warm | None]] = [(0.0, None)] * len(successes)
     live = [i for i, s in enumerate(successes) if s and _rejects_zero(grid, s, threshold)]
+    if len(live) == 1:  # one problem: the inline solve has less to carry
+        out[live[0]] = logit_lower(grid, successes[live[0]], n, threshold, warms[live[0]])
+        return out
     steps, points = [], []
     for i in live:
         warm = warms[i]
