@@ -105,3 +105,21 @@ def test_betting_capital_is_exact_at_any_rate() -> None:
             exact = float(betting_log_capital(x, bets, p, which).sum())  # type: ignore[arg-type]
             assert capital.capital(q)[0] == pytest.approx(exact, abs=1e-9 * (1 + abs(exact)))
             assert math.isfinite(capital.capital(q)[1])
+
+
+def test_betting_capital_with_bets_out_of_order() -> None:
+    # A stream's bets decrease, so the index of large bets grows by appending; bets
+    # given in another order must still give the exact capital (the index is rebuilt).
+    from trustramp.stats.betting_capital import CapitalSide
+
+    rng = np.random.default_rng(12)
+    x = rng.random(300) < 0.7
+    bets = rng.uniform(0.01, 4.0, size=300)  # increasing and decreasing, tame and wild
+    side = CapitalSide()
+    for v, b in zip(x[:200].tolist(), bets[:200].tolist(), strict=True):
+        side.add_one(v, b)
+    side.add(x[200:], bets[200:])
+    for p in (0.05, 0.2, 0.5, 0.69, 0.9, 1.0):
+        lam = np.minimum(bets, 0.5 / p)
+        exact = float(np.log1p(lam * (x - p)).sum())
+        assert side.capital(p)[0] == pytest.approx(exact, abs=1e-9 * (1 + abs(exact)))

@@ -14,9 +14,11 @@ keeps the capital a lower bound. A bet above ``c`` ("wild": the first few dozen 
 for rates in (0.01, 0.99); more when failures are very rare, as the variance estimate
 then stays tiny) is truncated exactly when p exceeds its switch point ``c / b``: above
 it the term is ``log(1 + c(1 - p)/p)`` (a success) or ``log(1 - c)`` (a failure), below
-it the same series as above. So the wild bets, sorted by switch point, carry suffix sums
-of the series and prefix counts, rebuilt when a wild bet arrives (O(wild bets)), and a
-look costs one 64-term polynomial whatever n is. The upper side is the lower side of
+it the same series as above. The bets of a stream decrease, so wild bets arrive sorted
+by switch point, each appended with its 64 powers in O(64); at a rate p only the wild
+bets with ``c < b <= c / p`` are untruncated (few for any stream: for a nearly
+error-free one p is near 1), so a look costs one 64-term polynomial plus those,
+whatever n is (memory is O(wild bets)). The upper side is the lower side of
 the mirrored stream (``1 - x`` against ``1 - p``).
 
 The bound is the largest rate the capital rejects, found by a safeguarded Newton
@@ -28,7 +30,6 @@ from __future__ import annotations
 
 import bisect
 import math
-from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -55,7 +56,7 @@ class CapitalSide:
         self.wild_b: list[float] = []
         self.wild_x: list[float] = []
         self.wild_at_zero = 0.0  # sum of log(1 + b) over the wild bets' successes
-        self._wild: _WildIndex | None = None
+        self._wild: _WildIndex | None = _WildIndex()
         self._scaled: FloatArray | None = None
         self.last: tuple[float, float, float] | None = None  # (p, f, f') of the last eval
 
@@ -89,23 +90,28 @@ class CapitalSide:
         self.wild_b.append(bet)
         self.wild_x.append(1.0 if x else 0.0)
         self.wild_at_zero += math.log1p(bet) if x else 0.0
-        self._wild = None
+        if self._wild is not None and not self._wild.add(bet, x):
+            self._wild = None  # rebuilt in order at the next evaluation
 
     def _index(self) -> _WildIndex:
-        if self._wild is None:
-            self._wild = _WildIndex.build(np.array(self.wild_b), np.array(self.wild_x))
+        if self._wild is None:  # a bet arrived out of order (never from one stream)
+            order = sorted(range(len(self.wild_b)), key=lambda i: BET_CAP / self.wild_b[i])
+            self._wild = _WildIndex()
+            for i in order:
+                self._wild.add(self.wild_b[i], self.wild_x[i] > 0)
         return self._wild
 
     def capital(self, p: float) -> tuple[float, float]:
         """Log capital at ``p`` in (0, 1] and its derivative in p (a lower bound on it)."""
         wild = self._index()
         j = bisect.bisect_left(wild.switch, p)  # wild bets before j are truncated at p
-        coef = self.sums + wild.sums[j]
+        sums, constant = wild.untruncated(j)
+        coef = self.sums + sums
         pk = np.power(p, _POWERS - 1.0)
-        value = (self.constant + float(wild.constant[j]) - p * float(np.dot(coef * _INV, pk))
+        value = (self.constant + constant - p * float(np.dot(coef * _INV, pk))
                  - (self.tame + len(wild.switch) - j) * _TAIL)
         slope = -float(np.dot(coef, pk))
-        wins, losses = int(wild.wins[j]), j - int(wild.wins[j])
+        wins, losses = wild.wins[j], j - wild.wins[j]
         if wins:
             value += wins * math.log1p(BET_CAP * (1 - p) / p)
             slope += wins * ((1 - BET_CAP) / (BET_CAP + (1 - BET_CAP) * p) - 1 / p)
@@ -146,31 +152,46 @@ class CapitalSide:
         return lo
 
 
-@dataclass(frozen=True)
 class _WildIndex:
-    """Wild bets sorted by switch point ``c / b``, with suffix series sums and prefix wins.
+    """Wild bets in order of switch point ``c / b``, each with its series powers.
 
-    Row ``j`` of ``sums`` and ``constant`` covers the bets from ``j`` on (untruncated at a
-    rate at or below their switch point); ``wins[j]`` counts the successes before ``j``.
+    The bets of a stream strictly decrease (``t * prev_var = 0.25 + sum of squares``
+    never decreases and ``log(1 + t)`` grows), so their switch points arrive in
+    increasing order and a new bet is appended in O(64). Bets ``j`` on (switch point at
+    or above the rate) are untruncated; their sums are added up directly rather than
+    as a difference of prefix sums, which the early bets' huge powers would swamp.
+    Only bets with ``c < b <= c / p`` are untruncated at p, few for any stream, and the
+    sums are cached until the next bet or another ``j``.
     """
 
-    switch: list[float]
-    sums: FloatArray
-    constant: FloatArray
-    wins: NDArray[np.int64]
+    def __init__(self) -> None:
+        self.switch: list[float] = []
+        self.powers = np.zeros((16, _TERMS))
+        self.gains: list[float] = []  # log(1 + b) for a success, 0 for a failure
+        self.wins = [0]
+        self._cached: tuple[int, int, FloatArray, float] | None = None
 
-    @classmethod
-    def build(cls, b: FloatArray, x: FloatArray) -> _WildIndex:
-        order = np.argsort(BET_CAP / b, kind="stable")
-        b, x = b[order], x[order]
-        r = np.where(x > 0, b / (1 + b), b)
-        sums = np.zeros((b.size + 1, _TERMS))
-        constant = np.zeros(b.size + 1)
-        if b.size:
-            sums[:-1] = np.cumsum(np.power(r[::-1, None], _POWERS), axis=0)[::-1]
-            constant[:-1] = np.cumsum(np.where(x > 0, np.log1p(b), 0.0)[::-1])[::-1]
-        wins = np.concatenate([[0], np.cumsum(x > 0)]).astype(np.int64)
-        return cls((BET_CAP / b).tolist(), sums, constant, wins)
+    def add(self, b: float, x: bool) -> bool:
+        """Append one bet; False (and nothing changed) if it is out of order."""
+        switch = BET_CAP / b
+        size = len(self.switch)
+        if size and switch < self.switch[-1]:
+            return False
+        if size >= self.powers.shape[0]:
+            self.powers = np.concatenate([self.powers, np.zeros_like(self.powers)])
+        np.power(b / (1 + b) if x else b, _POWERS, out=self.powers[size])
+        self.switch.append(switch)
+        self.gains.append(math.log1p(b) if x else 0.0)
+        self.wins.append(self.wins[-1] + int(x))
+        return True
+
+    def untruncated(self, j: int) -> tuple[FloatArray, float]:
+        """Series sums and constant of the bets from ``j`` on."""
+        size = len(self.switch)
+        if self._cached is None or self._cached[:2] != (j, size):
+            sums = self.powers[j:size].sum(axis=0)
+            self._cached = (j, size, sums, math.fsum(self.gains[j:]))
+        return self._cached[2], self._cached[3]
 
 
 def _step(x: float, f: float, d: float, lo: float, hi: float) -> tuple[float, float, float]:
