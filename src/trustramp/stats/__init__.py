@@ -14,6 +14,8 @@ guarantee and its assumptions, and each guarantee has a simulation test.
 - Drift: :func:`psi_drift`, :func:`psi_threshold`, :func:`ks_drift`, :func:`overconfidence`.
 - Error slices: :func:`find_error_slices`, :func:`clopper_pearson`.
 - Forecast: :func:`forecast_graduation`.
+- Event rates per unit of exposure: :func:`poisson_bounds`, :func:`poisson_breach_test`,
+  :func:`poisson_promotion_test`.
 """
 
 from trustramp.stats.calibration import (
@@ -52,6 +54,12 @@ from trustramp.stats.drift import (
     psi_threshold,
 )
 from trustramp.stats.forecast import GraduationForecast, forecast_graduation
+from trustramp.stats.poisson import (
+    RateCriterionResult,
+    poisson_bounds,
+    poisson_breach_test,
+    poisson_promotion_test,
+)
 from trustramp.stats.slices import ErrorSlice, SliceReport, clopper_pearson, find_error_slices
 from trustramp.stats.threshold import DEFAULT_GRID as DEFAULT_THRESHOLD_GRID
 from trustramp.stats.threshold import ThresholdSelection, select_threshold
@@ -74,6 +82,7 @@ __all__ = [
     "OverconfidenceResult",
     "PromotionCriterion",
     "PsiResult",
+    "RateCriterionResult",
     "ReliabilityBin",
     "SliceReport",
     "ThresholdSelection",
@@ -90,6 +99,9 @@ __all__ = [
     "forecast_graduation",
     "ks_drift",
     "overconfidence",
+    "poisson_bounds",
+    "poisson_breach_test",
+    "poisson_promotion_test",
     "promotion_test",
     "psi_drift",
     "psi_threshold",

@@ -33,6 +33,8 @@ from trustramp.stats.confidence_sequence import (
     check_alpha,
     check_counts,
     check_rate,
+    checked_options,
+    counts_bounds,
     lower_crossing_boundary,
 )
 
@@ -150,7 +152,16 @@ class PromotionCriterion:
     def check(self, successes: int, n: int, elapsed: timedelta) -> CriterionResult:
         """Decide from counts (mixture methods)."""
         successes, n = check_counts(successes, n, "PromotionCriterion.check")
-        return self._result(self.lower_bound(successes, n), successes, n, elapsed)
+        try:  # the settings are checked once per distinct criterion, not every look
+            checked_options(self.alpha, self.method, "lower", self.prior, self.target,
+                            self.design_samples)
+        except TypeError:  # unhashable settings (a list prior): the checking path says why
+            return self._result(self.lower_bound(successes, n), successes, n, elapsed)
+        if self.method == "betting":  # bounds_from_counts explains why it cannot
+            return self._result(self.lower_bound(successes, n), successes, n, elapsed)
+        bound = counts_bounds(successes, n, self.alpha, self.method, "lower", self.prior,
+                              self.target, self.design_samples)[0]
+        return self._result(bound, successes, n, elapsed)
 
     def check_sequence(self, cs: ConfidenceSequence, elapsed: timedelta) -> CriterionResult:
         """Decide from a running CS (needed for ``"betting"``, which is order-dependent)."""
@@ -228,10 +239,15 @@ def breach_test(
     check_rate(floor, "floor")
     alpha = check_alpha(alpha)
     successes, n = check_counts(successes, n, "breach_test")
-    upper = bounds_from_counts(
-        successes, n, alpha=alpha, method=method, side="upper",
-        design_rate=floor, design_samples=design_samples,
-    )[1]
+    try:  # settings are checked once per distinct combination, not on every look
+        checked_options(alpha, method, "upper", (1.0, 1.0), floor, design_samples)
+    except TypeError:  # unhashable: let the checking path name the argument
+        bounds_from_counts(successes, n, alpha=alpha, method=method, side="upper",
+                           design_rate=floor, design_samples=design_samples)
+    if method == "betting":
+        raise ValueError("method 'betting' depends on the order of outcomes, not only counts")
+    upper = counts_bounds(successes, n, alpha, method, "upper", (1.0, 1.0), floor,
+                          design_samples)[1]
     missing: tuple[str, ...] = ()
     if not upper < floor:
         missing = (

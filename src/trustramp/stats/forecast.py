@@ -10,9 +10,17 @@ days still needed.
 Assumptions: the rate stays at the estimate (no drift and no uncertainty about the
 estimate itself; a rate just above the target makes the forecast long and uncertain,
 which is the honest answer) and labels arrive at a steady ``traffic * label_rate`` per
-day. Paths are simulated exactly (binomial increments) but the bound is checked at
-about 4,000 evenly spaced points of the horizon, so label counts are rounded up to
-that resolution.
+day. Paths are simulated exactly but the bound is checked at 2,000 to 4,000 evenly
+spaced label counts over the horizon (multiples of a power-of-two step), so label
+counts are rounded up to that resolution.
+
+Speed: the criterion's crossing boundary on that grid is cached per criterion and step,
+so a forecast at new counts reuses it; paths that crossed stop being drawn; and whole
+simulations are cached (LRU) on inputs rounded far below the Monte-Carlo error of the
+median (about 2% with 2,000 paths): ``n`` to 3 significant digits (the successes scaled
+alike) and the rate to 1e-4; whether the counts already certify, the minimum sample
+and duration and the conversion to days use the exact inputs. A dashboard that asks
+every tick then pays for a simulation only when the inputs have moved by that much.
 """
 
 from __future__ import annotations
@@ -20,13 +28,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 
 import numpy as np
+from numpy.typing import NDArray
 
 from trustramp.stats.confidence_sequence import check_counts, check_rate
 from trustramp.stats.criteria import PromotionCriterion
 
 _CHECKPOINTS = 4000
+_BLOCK = 1024  # checkpoints per cached piece of boundary
+_CHUNK = 512  # checkpoints drawn at a time
 
 
 @dataclass(frozen=True)
@@ -100,7 +112,12 @@ def forecast_graduation(
         return _never(f"estimate {rate:.4f} is not above target {target:.4f}: "
                       "the lower bound cannot clear it", per_day, rate)
     wait_days = max((criterion.min_duration - elapsed) / timedelta(days=1), 0.0)
-    extra = _simulate_labels(criterion, successes, n, rate, paths, max_labels, seed)
+    if criterion.method == "betting":
+        raise ValueError("forecasts need a counts-based method (beta_binomial, logit_mixture)")
+    if n and criterion.lower_bound(successes, n) > criterion.target:
+        extra = np.zeros(paths)
+    else:
+        extra = _simulation(criterion, successes, n, rate, paths, max_labels, seed)
     extra = np.maximum(extra, criterion.min_samples - n)
     lo, mid, hi = (float(v) for v in np.percentile(extra, [10, 50, 90], method="inverted_cdf"))
     if math.isinf(mid):
@@ -120,30 +137,98 @@ def forecast_graduation(
     )
 
 
+def _simulation(
+    criterion: PromotionCriterion, successes: int, n: int, rate: float, paths: int,
+    max_labels: int, seed: int,
+) -> NDArray[np.float64]:
+    """:func:`_simulate_labels` at the rounded inputs, cached when the criterion hashes."""
+    scale = 10 ** max(0, math.floor(math.log10(n)) - 2) if n else 1
+    n_key = round(n / scale) * scale
+    s_key = min(n_key, round(successes * n_key / n)) if n else 0
+    key = (criterion, s_key, n_key, round(rate, 4), paths, max_labels, seed)
+    try:
+        hash(key)
+    except TypeError:  # a criterion with unhashable settings: simulate every time
+        return _simulate_labels(*key)
+    return _cached_simulation(*key)
+
+
+@lru_cache(maxsize=1024)
+def _cached_simulation(
+    criterion: PromotionCriterion, successes: int, n: int, rate: float, paths: int,
+    max_labels: int, seed: int,
+) -> NDArray[np.float64]:
+    labels = _simulate_labels(criterion, successes, n, rate, paths, max_labels, seed)
+    labels.flags.writeable = False
+    return labels
+
+
 def _simulate_labels(
     criterion: PromotionCriterion, successes: int, n: int, rate: float, paths: int,
     max_labels: int, seed: int,
-) -> np.ndarray:
+) -> NDArray[np.float64]:
     """Additional labels until the lower bound clears the target, per simulated path."""
-    if criterion.method == "betting":
-        raise ValueError("forecasts need a counts-based method (beta_binomial, logit_mixture)")
-    if n and criterion.lower_bound(successes, n) > criterion.target:
-        return np.zeros(paths)
     rng = np.random.default_rng(seed)
     gap = rate - criterion.target
     v = criterion.target * (1 - criterion.target) + 1e-6
-    # Rough scale of the crossing (drift against a log-iterated boundary), then doubled
+    # Rough scale of the crossing (drift against a log-iterated boundary), then grown
     # until nearly every path crosses: a first guess only, the simulation decides.
     horizon = int(min(max(8 * v * (math.log(1 / criterion.alpha) + 3) / gap**2, 1000), max_labels))
     while True:
-        step = max(1, math.ceil(horizon / _CHECKPOINTS))
-        k = np.arange(1, math.ceil(horizon / step) + 1)
-        sizes = n + step * k
-        need = criterion.crossing_boundary(sizes)
-        gains = successes + np.cumsum(rng.binomial(step, rate, size=(paths, k.size)), axis=1)
-        crossed = gains >= need
-        hit = crossed.any(axis=1)
-        labels = np.where(hit, (crossed.argmax(axis=1) + 1) * step, np.inf)
+        step = 1 << max(0, math.ceil(math.log2(horizon / _CHECKPOINTS)))
+        first = n // step + 1  # checkpoints at the label counts step * k > n
+        last = max(first, (n + horizon) // step)
+        need = _boundary(criterion, step, first, last)
+        labels = step * np.arange(first, last + 1) - n
+        crossed = _first_crossings(rng, need - successes, np.diff(labels, prepend=0), rate,
+                                   paths)
+        hit = crossed >= 0
+        extra = np.where(hit, labels[np.maximum(crossed, 0)], np.inf)
         if hit.mean() >= 0.95 or horizon >= max_labels:
-            return labels
+            return extra
         horizon = min(horizon * 4, max_labels)
+
+
+def _boundary(criterion: PromotionCriterion, step: int, first: int, last: int) -> NDArray[
+    np.int64
+]:
+    """Fewest successes for the bound to clear at label counts ``step * k``, k in range."""
+    blocks = range(first // _BLOCK, last // _BLOCK + 1)
+    whole = np.concatenate([_boundary_block(criterion, step, b) for b in blocks])
+    start = first - blocks[0] * _BLOCK
+    return whole[start : start + last - first + 1]
+
+
+@lru_cache(maxsize=256)
+def _boundary_block(criterion: PromotionCriterion, step: int, block: int) -> NDArray[np.int64]:
+    k = np.arange(block * _BLOCK, (block + 1) * _BLOCK)
+    sizes = step * np.maximum(k, 1)
+    need = criterion.crossing_boundary(sizes)
+    need.flags.writeable = False
+    return need
+
+
+def _first_crossings(
+    rng: np.random.Generator, need: NDArray[np.int64], labels: NDArray[np.int64], rate: float,
+    paths: int,
+) -> NDArray[np.int64]:
+    """First checkpoint where the new successes reach ``need`` (-1 if none), per path.
+
+    ``labels[j]`` new labels arrive before checkpoint j. Drawn a chunk of checkpoints at
+    a time, so paths that crossed stop costing draws.
+    """
+    result = np.full(paths, -1, dtype=np.int64)
+    alive = np.arange(paths)
+    count = np.zeros(paths, dtype=np.int64)
+    for start in range(0, need.size, _CHUNK):
+        stop = min(start + _CHUNK, need.size)
+        gains = rng.binomial(labels[start:stop], rate, size=(alive.size, stop - start))
+        walk = np.cumsum(gains, axis=1)
+        walk += count[:, None]
+        crossed = walk >= need[None, start:stop]
+        hit = crossed.any(axis=1)
+        result[alive[hit]] = start + crossed[hit].argmax(axis=1)
+        alive, count = alive[~hit], walk[~hit, -1]
+        if not alive.size:
+            break
+    return result
