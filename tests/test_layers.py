@@ -41,6 +41,8 @@ FORBIDDEN = {
     # its report and the CLI prints it.
     "readiness": ours("store", "targeting") | OUTER | APP | WEB | DATABASE | {"typer", "rich"},
     "store": ours("decide", "readiness") | OUTER | APP | WEB | {"typer", "rich"},
+    "deepdive": ours("controller", "server", "sdk", "dashboard", "simulate") | APP | WEB
+    | {"typer", "rich"},
     "monitor": ours("controller", "server", "sdk", "dashboard", "simulate") | APP | WEB
     | {"typer", "rich"},
     "controller": ours("server", "sdk", "dashboard", "simulate") | APP

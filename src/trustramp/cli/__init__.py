@@ -10,6 +10,7 @@ import sys
 
 from trustramp.cli import (
     db_commands,
+    deepdive_commands,
     explain_command,
     plan_commands,
     readiness_commands,
@@ -20,6 +21,7 @@ from trustramp.cli.app import app
 __all__ = [
     "app",
     "db_commands",
+    "deepdive_commands",
     "explain_command",
     "main",
     "plan_commands",

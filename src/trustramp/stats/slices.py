@@ -117,7 +117,7 @@ class SliceReport:
 
 
 def clopper_pearson(
-    successes: IntArray, trials: IntArray, level: float
+    successes: IntArray | int, trials: IntArray | int, level: float
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Two-sided Clopper-Pearson interval at `level` for each (successes, trials) pair.
 
