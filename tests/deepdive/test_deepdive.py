@@ -66,8 +66,10 @@ def test_worst_ranks_harm_and_keeps_the_latest_outcome(store: SqlStore) -> None:
     assert order == ["d5", "d3", "d8", "d6", "d4", "d2"]
     assert report.worst[1].why == "rejected by test"
     assert "confidently wrong" in report.worst[2].why
-    assert "d1" not in order and "d7" not in order  # a changed thumbs up, a right answer
-    assert report.slices is None and "need at least 60" in report.slices_note
+    assert "d1" not in order
+    assert "d7" not in order
+    assert report.slices is None
+    assert "need at least 60" in report.slices_note
     assert worst_outputs(store, FEATURE, since=T0, until=T0 + timedelta(days=1),
                          limit=2).worst[1].logged.output.decision_id == "d3"
 
@@ -85,7 +87,8 @@ def test_worst_names_the_slice_where_errors_concentrate(store: SqlStore) -> None
     assert report.slices is not None
     assert report.slices.slices[0].description == "task = tax"
     tax = [w for w in report.worst if w.logged.output.input_attributes["task"] == "tax"]
-    assert tax and all(w.slices == ("task = tax",) for w in tax)
+    assert tax
+    assert all(w.slices == ("task = tax",) for w in tax)
 
 
 def plan() -> Plan:
