@@ -52,14 +52,8 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.special import betaln, logsumexp, xlog1py, xlogy
 
 from trustramp.stats.betting_capital import BET_CAP, CapitalSide
-from trustramp.stats.mixture_bounds import (
-    LogitGrid,
-    Warm,
-    beta_binomial_bounds,
-    logit_grid,
-    logit_lower,
-    logit_lowers,
-)
+from trustramp.stats.logit_mixture import LogitGrid, Warm, logit_grid, logit_lower, logit_lowers
+from trustramp.stats.mixture_bounds import beta_binomial_bounds
 
 Method = Literal["beta_binomial", "logit_mixture", "betting"]
 Side = Literal["both", "lower", "upper"]

@@ -1,0 +1,294 @@
+"""Lower edge of the log-odds mixture CS: evidence, its moments, and warm starts.
+
+The log-evidence against rate ``p`` after ``s`` successes in ``n`` outcomes is
+``log sum_k w_k exp(s lam_k - n log(1 + p c_k))`` with ``c_k = expm1(lam_k)``: a
+log-sum-exp of convex functions of ``p``, so the conservative Newton iteration of
+:mod:`trustramp.stats.mixture_bounds` applies. A two-sided bound is two such edges
+(the upper one on the mirrored counts).
+
+Why it is laid out this way: a numpy call on 64 numbers costs about as much as on
+thousands, so one evaluation does a fixed handful of calls whatever the number of
+problems (one or two edges, laid side by side) and yields every first and second
+moment of ``(1, lam, log(1 + p c), c / (1 + p c))`` under the mixture's posterior
+weights in one small matrix product. Those moments give the derivatives of the
+evidence in ``p``, in ``s`` and in ``n``, so the next solve (one more label, or any
+nearby counts) starts from a second-order prediction of its root; one evaluation
+then usually certifies the edge.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, NamedTuple
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.special import ndtri
+
+from trustramp.stats.mixture_bounds import RootSearch, f_err
+
+FloatArray = NDArray[np.float64]
+
+_GRID_SIZE = 48
+# A small share of the mixing mass on large log-odds shifts: it costs log(1/0.95) in the
+# threshold but lets the bound move quickly when the rate is far from the design rate.
+_WIDE_SHARE, _WIDE_SIGMA, _WIDE_SIZE = 0.05, 3.0, 16
+# Rows of an evaluation's work block, per problem: the first four make the terms
+# (with the coefficients 1, -threshold, s, -n), the last four carry the moments.
+_LOG_W, _ONE, _LAM, _LOG_Y, _RATIO = range(5)
+
+
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: one per scale
+class LogitGrid:
+    """Mixing points ``lam``, ``expm1(lam)`` and log-weights of one half-normal scale."""
+
+    lam: FloatArray
+    growth: FloatArray
+    log_weights: FloatArray
+    top_terms: tuple[float, float, float, float]  # log w and lam of each part's last point
+    affine: FloatArray  # rows 1 and c: [1, p] @ affine = 1 + p c
+    blocks: tuple[FloatArray, FloatArray]  # work-block templates for 1 and 2 problems
+
+
+@lru_cache(maxsize=256)
+def logit_grid(sigma: float) -> LogitGrid:
+    """Equal-weight half-normal quantiles at two scales (read-only, cached per sigma)."""
+    narrow = (np.arange(_GRID_SIZE) + 0.5) / _GRID_SIZE
+    wide = (np.arange(_WIDE_SIZE) + 0.5) / _WIDE_SIZE
+    lam = np.concatenate(
+        [sigma * ndtri(0.5 + 0.5 * narrow), _WIDE_SIGMA * ndtri(0.5 + 0.5 * wide)]
+    ).astype(np.float64)
+    weights = np.concatenate(
+        [np.full(_GRID_SIZE, (1 - _WIDE_SHARE) / _GRID_SIZE),
+         np.full(_WIDE_SIZE, _WIDE_SHARE / _WIDE_SIZE)]
+    )
+    growth, log_w = np.expm1(lam), np.log(weights)
+    block = np.zeros((5, lam.size))
+    block[_LOG_W], block[_ONE], block[_LAM] = log_w, 1.0, lam
+    top = _GRID_SIZE - 1
+    tops = (float(log_w[top]), float(lam[top]), float(log_w[-1]), float(lam[-1]))
+    return LogitGrid(_frozen(lam), _frozen(growth), _frozen(log_w), tops,
+                     _frozen(np.stack([np.ones_like(lam), growth])),
+                     (_frozen(block[None]), _frozen(np.stack([block, block]))))
+
+
+def _frozen(arr: FloatArray) -> FloatArray:
+    out = np.ascontiguousarray(arr, dtype=np.float64)
+    out.flags.writeable = False
+    return out
+
+
+class Warm(NamedTuple):
+    """One evaluation after ``(s, n)``, to predict the roots of nearby counts from.
+
+    At rate ``x`` the evidence less the threshold was ``f``; ``m`` holds the moment
+    sums of that evaluation (see :class:`_Evidence`), from which the derivatives of the
+    evidence in the rate, the successes and the sample size follow.
+    """
+
+    s: int
+    n: int
+    x: float
+    f: float
+    m: list[list[float]]
+
+    def predict(self, s: int, n: int) -> float:
+        """Root for counts ``(s, n)`` of the second-order expansion around this point."""
+        m, n0 = self.m, self.n
+        total = m[0][0]
+        lam, log_y, r = m[0][1] / total, m[0][2] / total, m[0][3] / total
+        # Derivatives of log sum_k e_k with d/dp log e = -n r, d/ds = lam, d/dn = -log y.
+        fp = -n0 * r
+        fpp = n0 * m[3][3] / total * (1 + n0) - n0 * n0 * r * r
+        fps = -n0 * (m[1][3] / total - r * lam)
+        fpn = -r + n0 * (m[2][3] / total - r * log_y)
+        fss = m[1][1] / total - lam * lam
+        fsn = log_y * lam - m[1][2] / total
+        fnn = m[2][2] / total - log_y * log_y
+        ds, dn = s - self.s, n - n0
+        c = (self.f + ds * lam - dn * log_y
+             + 0.5 * (ds * ds * fss + 2 * ds * dn * fsn + dn * dn * fnn))
+        b = fp + ds * fps + dn * fpn
+        disc = b * b - 2 * fpp * c
+        if b < 0 and disc >= 0:
+            return self.x + 2 * c / (math.sqrt(disc) - b)  # the root nearer to x
+        return self.x - c / fp
+
+
+def logit_lower(
+    grid: LogitGrid, s: int, n: int, threshold: float, warm: Warm | None = None
+) -> tuple[float, Warm | None]:
+    """Lower edge of the one-sided log-odds mixture CS, and the state to warm-start from.
+
+    Without ``warm`` the solve starts at the root of the largest single mixture term,
+    itself a rejected point (a log-sum-exp is at least its largest term).
+    """
+    if s == 0 or not _rejects_zero(grid, s, threshold):
+        return 0.0, None
+    evidence = _evidence(grid, [s], n, threshold)
+    guess = warm.predict(s, n) if warm is not None else _cold_guess(grid, s, n, threshold)
+    search = RootSearch(0.0, 1.0, min(max(guess, 1e-300), 1.0 - 1e-16), f_err(n))
+    while True:
+        x = search.x
+        m = evidence.one(x)
+        total = m[0][0]
+        r1, r2 = m[0][3] / total, m[3][3] / total
+        f = evidence.shifts[0] + math.log(total)
+        if search.step(f, -n * r1, n * r2 * (1 + n) - n * n * r1 * r1):
+            return search.result, _warm(s, n, x, f, m)
+
+
+def logit_lowers(
+    grid: LogitGrid, successes: list[int], n: int, threshold: float,
+    warms: list[Warm | None],
+) -> list[tuple[float, Warm | None]]:
+    """:func:`logit_lower` for two success counts at one ``n``, in lockstep.
+
+    A two-sided bound is two lower edges (the upper one on the mirrored counts); each
+    step evaluates both in one pass, as numpy's cost is per call rather than per
+    element here.
+    """
+    live = [i for i, s in enumerate(successes) if s and _rejects_zero(grid, s, threshold)]
+    if len(live) < 2:
+        out: list[tuple[float, Warm | None]] = [(0.0, None)] * len(successes)
+        for i in live:
+            out[i] = logit_lower(grid, successes[i], n, threshold, warms[i])
+        return out
+    evidence = _evidence(grid, successes, n, threshold)
+    searches = []
+    for s, warm in zip(successes, warms, strict=True):
+        guess = warm.predict(s, n) if warm is not None else _cold_guess(grid, s, n, threshold)
+        searches.append(RootSearch(0.0, 1.0, min(max(guess, 1e-300), 1.0 - 1e-16), f_err(n)))
+    out = [(0.0, None), (0.0, None)]
+    active = [0, 1]
+    while active:
+        points = [search.x for search in searches]
+        # A finished problem is evaluated again at its last point: that costs nothing.
+        moments = evidence.two(points)
+        still = []
+        for r in active:
+            m = moments[r]
+            total = m[0][0]
+            r1, r2 = m[0][3] / total, m[3][3] / total
+            f = evidence.shifts[r] + math.log(total)
+            if searches[r].step(f, -n * r1, n * r2 * (1 + n) - n * n * r1 * r1):
+                out[r] = (searches[r].result, _warm(successes[r], n, points[r], f, m))
+            else:
+                still.append(r)
+        active = still
+    return out
+
+
+def _warm(s: int, n: int, x: float, f: float, m: list[list[float]]) -> Warm | None:
+    return Warm(s, n, x, f, m) if math.isfinite(f) and m[0][3] > 0 else None
+
+
+_LOCAL = threading.local()
+
+
+def _evidence(grid: LogitGrid, successes: list[int], n: int, threshold: float) -> _Evidence:
+    """A work area for these problems, reused across solves (one set per thread).
+
+    Setting up the arrays costs about half an evaluation; reusing them per grid and
+    problem count keeps a one-evaluation solve at one evaluation's cost.
+    """
+    pool: dict[tuple[LogitGrid, int], _Evidence] | None = getattr(_LOCAL, "pool", None)
+    if pool is None or len(pool) > 64:
+        pool = _LOCAL.pool = {}
+    key = (grid, len(successes))
+    evidence = pool.get(key)
+    if evidence is None:
+        evidence = pool[key] = _Evidence(grid, len(successes))
+    evidence.reset(successes, n, threshold)
+    return evidence
+
+
+def _cold_guess(grid: LogitGrid, s: int, n: int, threshold: float) -> float:
+    # Root of each single term (log w_k + s lam_k - n log(1 + p c_k) = threshold).
+    a = grid.log_weights + s * grid.lam
+    return float(np.max(np.expm1(np.minimum((a - threshold) / n, 700.0)) / grid.growth))
+
+
+class _Evidence:
+    """Log-evidence less the threshold of one or two problems, each at its own point.
+
+    An evaluation returns, per problem, the sums over the mixture's terms ``e_k`` of
+    ``e_k u_k u_k^T`` with ``u = (1, lam, log(1 + p c), c / (1 + p c))``: a 4 x 4
+    list. The terms are kept less the threshold: near the root their log-sum-exp is
+    near 0, so exp() needs no shift unless the point is far away (then a capped term
+    makes the total huge, or every term underflows, and the terms are shifted by their
+    largest, kept in ``shifts``). One problem is laid out in 2-d arrays, two in 3-d
+    ones (numpy's cost per call grows with the dimensions).
+    """
+
+    def __init__(self, grid: LogitGrid, k: int) -> None:
+        self.k, self.growth, self.affine = k, grid.growth, grid.affine
+        block = grid.blocks[k - 1].copy()
+        coef = np.ones((k, 1, 4))  # 1, -threshold, s, -n: set by reset
+        at = np.ones((k, 2))  # rows (1, p): at @ affine = 1 + p c
+        if k == 1:
+            block, coef, at = block[0], coef[0, 0], at[0]
+        self.block, self.coef, self.at = block, coef, at
+        self.log_y, self.ratio = block[..., _LOG_Y, :], block[..., _RATIO, :]
+        self.pair = block[..., :_RATIO, :]  # the rows that make the terms
+        self.u = block[..., _ONE:, :]
+        self.u_t = np.swapaxes(self.u, -1, -2)
+        self.unshifted = self.shifts = [0.0] * k
+
+    def reset(self, successes: list[int], n: int, threshold: float) -> None:
+        """Set the counts and the threshold of the problems."""
+        coef = self.coef
+        if self.k == 1:
+            coef[1], coef[2], coef[3] = -threshold, successes[0], -n
+            return
+        for r, s in enumerate(successes):
+            coef[r, 0, 1], coef[r, 0, 2], coef[r, 0, 3] = -threshold, s, -n
+
+    def one(self, p: float) -> list[list[float]]:
+        """The moment sums of the one problem at ``p``."""
+        self.at[1] = p
+        m: list[list[float]] = self._moments()
+        if not 1e-280 < m[0][0] < 1e280:
+            return self._shifted()[0]
+        self.shifts = self.unshifted
+        return m
+
+    def two(self, points: list[float]) -> list[list[list[float]]]:
+        """The moment sums of the two problems, each at its point."""
+        self.at[0, 1], self.at[1, 1] = points
+        m: list[list[list[float]]] = self._moments()
+        if not all(1e-280 < mk[0][0] < 1e280 for mk in m):
+            return self._shifted()
+        self.shifts = self.unshifted
+        return m
+
+    def _moments(self) -> list[Any]:
+        y = self.at @ self.affine
+        np.log(y, out=self.log_y)
+        np.divide(self.growth, y, out=self.ratio)
+        terms = self.coef @ self.pair  # log w - threshold + s lam - n log y
+        np.minimum(terms, 700.0, out=terms)
+        np.exp(terms, out=terms)
+        return ((self.u * terms) @ self.u_t).tolist()  # type: ignore[no-any-return]
+
+    def _shifted(self) -> list[list[list[float]]]:
+        terms = np.reshape(self.coef @ self.pair, (self.k, -1))
+        top = terms.max(axis=1, keepdims=True)
+        self.shifts = top[:, 0].tolist()
+        e = np.exp(terms - top)
+        u = np.reshape(self.u, (self.k, 4, -1))
+        return ((u * e[:, None, :]) @ np.swapaxes(u, -1, -2)).tolist()  # type: ignore[no-any-return]
+
+
+def _rejects_zero(grid: LogitGrid, s: int, threshold: float) -> bool:
+    """Whether the evidence at p = 0, ``logsumexp(log w + s lam)``, reaches the threshold."""
+    # Each part of the grid is sorted, so its largest term is its last point.
+    if max(grid.top_terms[0] + s * grid.top_terms[1],
+           grid.top_terms[2] + s * grid.top_terms[3]) >= threshold:
+        return True
+    a = grid.log_weights + s * grid.lam
+    top = float(a.max())
+    return top + math.log(float(np.exp(a - top).sum())) >= threshold
