@@ -232,39 +232,35 @@ def _bounds(
     s: int, n: int, alpha: float, method: Method, side: Side, prior: tuple[float, float],
     design_rate: float, design_samples: int,
 ) -> tuple[float, float]:
-    a_side = _side_alpha(alpha, side, method)
-    threshold = math.log(1 / a_side)
     if method == "beta_binomial":
-        return beta_binomial_bounds(s, n, prior, threshold, side)
-    grid = _logit_settings(design_rate, design_samples, a_side)
-    settings = (design_rate, design_samples, a_side)
+        return beta_binomial_bounds(s, n, prior, math.log(1 / alpha), side)
+    grid, threshold, low_key, up_key = _logit_settings(design_rate, design_samples, alpha, side)
     # The upper edge is the lower edge of the mirrored counts: evidence that the rate is
     # below p is evidence that 1 - rate is above 1 - p.
     if side == "lower":
-        return _logit_edge(grid, settings, s, n, threshold, "lower"), 1.0
+        lower, state = logit_lower(grid, s, n, threshold, _warm(low_key, n))
+        _keep(low_key, state)
+        return lower, 1.0
     if side == "upper":
-        return 0.0, _mirror(_logit_edge(grid, settings, n - s, n, threshold, "upper"))
-    keys = ((*settings, "lower"), (*settings, "upper"))
+        mirrored, state = logit_lower(grid, n - s, n, threshold, _warm(up_key, n))
+        _keep(up_key, state)
+        return 0.0, _mirror(mirrored)
     (lower, low_state), (mirrored, up_state) = logit_lowers(
-        grid, [s, n - s], n, threshold, [_warm(keys[0], n), _warm(keys[1], n)])
-    _keep(keys[0], low_state)
-    _keep(keys[1], up_state)
+        grid, [s, n - s], n, threshold, [_warm(low_key, n), _warm(up_key, n)])
+    _keep(low_key, low_state)
+    _keep(up_key, up_state)
     return lower, _mirror(mirrored)
 
 
 @lru_cache(maxsize=1024)
-def _logit_settings(design_rate: float, design_samples: int, a_side: float) -> LogitGrid:
-    return logit_grid(logit_scale(design_rate, design_samples, a_side))
-
-
-def _logit_edge(
-    grid: LogitGrid, settings: tuple[float, int, float], s: int, n: int, threshold: float,
-    which: str,
-) -> float:
-    key = (*settings, which)
-    edge, state = logit_lower(grid, s, n, threshold, _warm(key, n))
-    _keep(key, state)
-    return edge
+def _logit_settings(
+    design_rate: float, design_samples: int, alpha: float, side: Side
+) -> tuple[LogitGrid, float, WarmKey, WarmKey]:
+    """Grid, threshold and the keys of the warm starts of the log-odds mixture's sides."""
+    a_side = _side_alpha(alpha, side, "logit_mixture")
+    grid = logit_grid(logit_scale(design_rate, design_samples, a_side))
+    settings = (design_rate, design_samples, a_side)
+    return grid, math.log(1 / a_side), (*settings, "lower"), (*settings, "upper")
 
 
 def _warm(key: WarmKey, n: int) -> Warm | None:

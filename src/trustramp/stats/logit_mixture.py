@@ -22,7 +22,7 @@ import math
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -36,9 +36,6 @@ _GRID_SIZE = 48
 # A small share of the mixing mass on large log-odds shifts: it costs log(1/0.95) in the
 # threshold but lets the bound move quickly when the rate is far from the design rate.
 _WIDE_SHARE, _WIDE_SIGMA, _WIDE_SIZE = 0.05, 3.0, 16
-# Rows of an evaluation's work block, per problem: the first four make the terms
-# (with the coefficients 1, -threshold, s, -n), the last four carry the moments.
-_LOG_W, _ONE, _LAM, _LOG_Y, _RATIO = range(5)
 
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: one per scale
@@ -49,8 +46,6 @@ class LogitGrid:
     growth: FloatArray
     log_weights: FloatArray
     top_terms: tuple[float, float, float, float]  # log w and lam of each part's last point
-    affine: FloatArray  # rows 1 and c: [1, p] @ affine = 1 + p c
-    blocks: tuple[FloatArray, FloatArray]  # work-block templates for 1 and 2 problems
 
 
 @lru_cache(maxsize=256)
@@ -66,13 +61,9 @@ def logit_grid(sigma: float) -> LogitGrid:
          np.full(_WIDE_SIZE, _WIDE_SHARE / _WIDE_SIZE)]
     )
     growth, log_w = np.expm1(lam), np.log(weights)
-    block = np.zeros((5, lam.size))
-    block[_LOG_W], block[_ONE], block[_LAM] = log_w, 1.0, lam
     top = _GRID_SIZE - 1
     tops = (float(log_w[top]), float(lam[top]), float(log_w[-1]), float(lam[-1]))
-    return LogitGrid(_frozen(lam), _frozen(growth), _frozen(log_w), tops,
-                     _frozen(np.stack([np.ones_like(lam), growth])),
-                     (_frozen(block[None]), _frozen(np.stack([block, block]))))
+    return LogitGrid(_frozen(lam), _frozen(growth), _frozen(log_w), tops)
 
 
 def _frozen(arr: FloatArray) -> FloatArray:
@@ -220,67 +211,84 @@ class _Evidence:
     list. The terms are kept less the threshold: near the root their log-sum-exp is
     near 0, so exp() needs no shift unless the point is far away (then a capped term
     makes the total huge, or every term underflows, and the terms are shifted by their
-    largest, kept in ``shifts``). One problem is laid out in 2-d arrays, two in 3-d
-    ones (numpy's cost per call grows with the dimensions).
+    largest, kept in ``shifts``).
+
+    The problems lie side by side in the columns of one block (numpy's cost is per
+    call, not per element, at this size): row 0 is ``log w``; then per problem its
+    ``lam`` and 1, zero outside its own columns, so that one product with
+    ``(1, s_r, -threshold, -n)`` gives every term; then the rows ``u``, whose weighted
+    products, taken per problem, give the moments.
     """
 
     def __init__(self, grid: LogitGrid, k: int) -> None:
-        self.k, self.growth, self.affine = k, grid.growth, grid.affine
-        block = grid.blocks[k - 1].copy()
-        coef = np.ones((k, 1, 4))  # 1, -threshold, s, -n: set by reset
-        at = np.ones((k, 2))  # rows (1, p): at @ affine = 1 + p c
-        if k == 1:
-            block, coef, at = block[0], coef[0, 0], at[0]
-        self.block, self.coef, self.at = block, coef, at
-        self.log_y, self.ratio = block[..., _LOG_Y, :], block[..., _RATIO, :]
-        self.pair = block[..., :_RATIO, :]  # the rows that make the terms
-        self.u = block[..., _ONE:, :]
-        self.u_t = np.swapaxes(self.u, -1, -2)
-        self.unshifted = self.shifts = [0.0] * k
+        size = grid.lam.size
+        self.k, self.shifts = k, [0.0] * k
+        self.unshifted = self.shifts
+        block = self.block = np.zeros((2 * k + 5, k * size))
+        self.affine = np.zeros((k + 1, k * size))  # at @ affine = 1 + p c, per problem
+        self.affine[0] = 1.0
+        for r in range(k):
+            part = slice(r * size, (r + 1) * size)
+            block[1 + r, part] = grid.lam
+            block[1 + k + r, part] = 1.0
+            self.affine[1 + r, part] = grid.growth
+        u = block[2 * k + 1 :]  # 1, lam, log y, r
+        block[0], u[0], u[1] = np.tile(grid.log_weights, k), 1.0, np.tile(grid.lam, k)
+        self.growth = np.tile(grid.growth, k)
+        self.u, self.log_y, self.ratio = u, u[2], u[3]
+        self.weighted = np.empty_like(u)
+        # Per problem (k, 4, size) and (k, size, 4) views of the weighted rows and rows.
+        self.w_parts = self.weighted.reshape(4, k, size).transpose(1, 0, 2)
+        self.u_parts = u.reshape(4, k, size).transpose(1, 2, 0)
+        self.at = np.zeros(k + 1)
+        self.at[0] = 1.0
+        self.coef = np.zeros(2 * k + 4)  # the rows up to log y make the terms
+        self.coef[0] = 1.0
+        # Cap on a term's log so that no moment sum can overflow (u is at most c_max).
+        self.cap = 700.0 - math.log(size) - 2 * math.log(max(1.0, float(grid.growth.max())))
+        self.big = math.exp(self.cap)  # a total this large may hold a capped term
 
     def reset(self, successes: list[int], n: int, threshold: float) -> None:
         """Set the counts and the threshold of the problems."""
-        coef = self.coef
-        if self.k == 1:
-            coef[1], coef[2], coef[3] = -threshold, successes[0], -n
-            return
+        k, coef = self.k, self.coef
         for r, s in enumerate(successes):
-            coef[r, 0, 1], coef[r, 0, 2], coef[r, 0, 3] = -threshold, s, -n
+            coef[1 + r], coef[1 + k + r] = s, -threshold
+        coef[-1] = -n
 
     def one(self, p: float) -> list[list[float]]:
         """The moment sums of the one problem at ``p``."""
         self.at[1] = p
-        m: list[list[float]] = self._moments()
-        if not 1e-280 < m[0][0] < 1e280:
+        m: list[list[float]] = self._moments()[0]
+        if not 1e-280 < m[0][0] < self.big:
             return self._shifted()[0]
         self.shifts = self.unshifted
         return m
 
     def two(self, points: list[float]) -> list[list[list[float]]]:
         """The moment sums of the two problems, each at its point."""
-        self.at[0, 1], self.at[1, 1] = points
-        m: list[list[list[float]]] = self._moments()
-        if not all(1e-280 < mk[0][0] < 1e280 for mk in m):
+        self.at[1], self.at[2] = points
+        m = self._moments()
+        if not (1e-280 < m[0][0][0] < self.big and 1e-280 < m[1][0][0] < self.big):
             return self._shifted()
         self.shifts = self.unshifted
         return m
 
-    def _moments(self) -> list[Any]:
+    def _moments(self) -> list[list[list[float]]]:
         y = self.at @ self.affine
         np.log(y, out=self.log_y)
         np.divide(self.growth, y, out=self.ratio)
-        terms = self.coef @ self.pair  # log w - threshold + s lam - n log y
-        np.minimum(terms, 700.0, out=terms)
+        terms = self.coef @ self.block[:-1]  # log w + s lam - threshold - n log y
+        np.minimum(terms, self.cap, out=terms)
         np.exp(terms, out=terms)
-        return ((self.u * terms) @ self.u_t).tolist()  # type: ignore[no-any-return]
+        np.multiply(self.u, terms, out=self.weighted)
+        return (self.w_parts @ self.u_parts).tolist()  # type: ignore[no-any-return]
 
     def _shifted(self) -> list[list[list[float]]]:
-        terms = np.reshape(self.coef @ self.pair, (self.k, -1))
+        terms = np.reshape(self.coef @ self.block[:-1], (self.k, -1))
         top = terms.max(axis=1, keepdims=True)
         self.shifts = top[:, 0].tolist()
-        e = np.exp(terms - top)
-        u = np.reshape(self.u, (self.k, 4, -1))
-        return ((u * e[:, None, :]) @ np.swapaxes(u, -1, -2)).tolist()  # type: ignore[no-any-return]
+        np.multiply(self.u, np.exp(terms - top).ravel(), out=self.weighted)
+        return (self.w_parts @ self.u_parts).tolist()  # type: ignore[no-any-return]
 
 
 def _rejects_zero(grid: LogitGrid, s: int, threshold: float) -> bool:
