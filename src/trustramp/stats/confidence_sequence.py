@@ -66,7 +66,7 @@ _CACHE_SIZE = 4096
 # Last lower-side solve per (design_rate, design_samples, alpha_side, side): the next
 # solve with those settings starts from it.
 WarmKey = tuple[float, int, float, str]
-_WARM: dict[WarmKey, Warm] = {}
+_WARM: dict[tuple[WarmKey, int], Warm] = {}
 
 
 def check_alpha(alpha: float, name: str = "alpha") -> float:
@@ -264,16 +264,21 @@ def _logit_settings(
 
 
 def _warm(key: WarmKey, n: int) -> Warm | None:
-    warm = _WARM.get(key)
-    # A start from far away costs more than the cold start: use it for nearby counts only.
-    return warm if warm is not None and 0.5 * n <= warm.n <= 2 * n else None
+    """The last solve with these settings at a sample size of the same binary order."""
+    # Kept per order of n, so that criteria with the same settings at different sample
+    # sizes (several features, one controller) each find a start near their own counts.
+    order = n.bit_length()
+    warm = _WARM.get((key, order))
+    if warm is None:
+        warm = _WARM.get((key, order - 1)) or _WARM.get((key, order + 1))
+    return warm
 
 
 def _keep(key: WarmKey, state: Warm | None) -> None:
     if state is not None:
-        if len(_WARM) > 256:
+        if len(_WARM) > 1024:
             _WARM.clear()
-        _WARM[key] = state
+        _WARM[(key, state.n.bit_length())] = state
 
 
 def _mirror(mirrored: float) -> float:

@@ -86,8 +86,12 @@ class Warm(NamedTuple):
     f: float
     m: list[list[float]]
 
-    def predict(self, s: int, n: int) -> float:
-        """Root for counts ``(s, n)`` of the second-order expansion around this point."""
+    def predict(self, s: int, n: int) -> float | None:
+        """Root for counts ``(s, n)`` of the second-order expansion around this point.
+
+        None when the second-order terms are not small beside the first-order ones
+        (counts too far away: then the root of the largest term is the better start).
+        """
         m, n0 = self.m, self.n
         total = m[0][0]
         lam, log_y, r = m[0][1] / total, m[0][2] / total, m[0][3] / total
@@ -100,13 +104,17 @@ class Warm(NamedTuple):
         fsn = log_y * lam - m[1][2] / total
         fnn = m[2][2] / total - log_y * log_y
         ds, dn = s - self.s, n - n0
-        c = (self.f + ds * lam - dn * log_y
-             + 0.5 * (ds * ds * fss + 2 * ds * dn * fsn + dn * dn * fnn))
-        b = fp + ds * fps + dn * fpn
+        first = self.f + ds * lam - dn * log_y
+        second = 0.5 * (ds * ds * fss + 2 * ds * dn * fsn + dn * dn * fnn)
+        cross = ds * fps + dn * fpn
+        step = -first / fp
+        if abs(second) + abs(cross * step) + 0.5 * abs(fpp) * step * step > 2.0 * abs(first):
+            return None
+        c, b = first + second, fp + cross
         disc = b * b - 2 * fpp * c
         if b < 0 and disc >= 0:
             return self.x + 2 * c / (math.sqrt(disc) - b)  # the root nearer to x
-        return self.x - c / fp
+        return self.x + step
 
 
 def logit_lower(
@@ -120,7 +128,9 @@ def logit_lower(
     if s == 0 or not _rejects_zero(grid, s, threshold):
         return 0.0, None
     evidence = _evidence(grid, [s], n, threshold)
-    guess = warm.predict(s, n) if warm is not None else _cold_guess(grid, s, n, threshold)
+    guess = warm.predict(s, n) if warm is not None else None
+    if guess is None:
+        guess = evidence.cold_guesses([s], n)[0]
     search = RootSearch(0.0, 1.0, min(max(guess, 1e-300), 1.0 - 1e-16), f_err(n))
     while True:
         x = search.x
@@ -149,10 +159,13 @@ def logit_lowers(
             out[i] = logit_lower(grid, successes[i], n, threshold, warms[i])
         return out
     evidence = _evidence(grid, successes, n, threshold)
-    searches = []
-    for s, warm in zip(successes, warms, strict=True):
-        guess = warm.predict(s, n) if warm is not None else _cold_guess(grid, s, n, threshold)
-        searches.append(RootSearch(0.0, 1.0, min(max(guess, 1e-300), 1.0 - 1e-16), f_err(n)))
+    guesses = [warm.predict(s, n) if warm is not None else None
+               for s, warm in zip(successes, warms, strict=True)]
+    if None in guesses:
+        cold = evidence.cold_guesses(successes, n)
+        guesses = [c if g is None else g for g, c in zip(guesses, cold, strict=True)]
+    searches = [RootSearch(0.0, 1.0, min(max(g or 0.0, 1e-300), 1.0 - 1e-16), f_err(n))
+                for g in guesses]
     out = [(0.0, None), (0.0, None)]
     active = [0, 1]
     while active:
@@ -195,12 +208,6 @@ def _evidence(grid: LogitGrid, successes: list[int], n: int, threshold: float) -
         evidence = pool[key] = _Evidence(grid, len(successes))
     evidence.reset(successes, n, threshold)
     return evidence
-
-
-def _cold_guess(grid: LogitGrid, s: int, n: int, threshold: float) -> float:
-    # Root of each single term (log w_k + s lam_k - n log(1 + p c_k) = threshold).
-    a = grid.log_weights + s * grid.lam
-    return float(np.max(np.expm1(np.minimum((a - threshold) / n, 700.0)) / grid.growth))
 
 
 class _Evidence:
@@ -254,6 +261,21 @@ class _Evidence:
         for r, s in enumerate(successes):
             coef[1 + r], coef[1 + k + r] = s, -threshold
         coef[-1] = -n
+
+    def cold_guesses(self, successes: list[int], n: int) -> list[float]:
+        """Per problem, the largest root of a single term, a point the evidence rejects.
+
+        The root of ``log w_k + s lam_k - n log(1 + p c_k) = threshold`` is
+        ``expm1(b_k) / c_k`` with ``b_k = (log w_k + s lam_k - threshold) / n < lam_k``,
+        so it never overflows; the evidence, a log-sum-exp, is at least each term.
+        """
+        coef, k = self.coef, self.k
+        scaled = coef / n
+        scaled[-1] = 0.0
+        roots = scaled @ self.block[:-1]
+        np.expm1(roots, out=roots)
+        np.divide(roots, self.growth, out=roots)
+        return roots.reshape(k, -1).max(axis=1).tolist()  # type: ignore[no-any-return]
 
     def one(self, p: float) -> list[list[float]]:
         """The moment sums of the one problem at ``p``."""
