@@ -33,10 +33,12 @@ Both mixtures depend on the data only through ``(successes, n)``; use
 :func:`bounds_from_counts` or :meth:`ConfidenceSequence.from_counts` for them.
 
 Speed: the edges come from a Newton iteration on the convex log-evidence (see
-:mod:`trustramp.stats.mixture_bounds`), results are cached on the counts (LRU, 4,096
-entries) and the log-odds mixture starts from the previous solve with the same
-settings. Bounds agree with a 64-step bisection to about 1e-11 and are only ever
-rounded outwards; the last digits can depend on which solve a call was started from.
+:mod:`trustramp.stats.mixture_bounds` and :mod:`trustramp.stats.logit_mixture`), results
+are cached on the counts (LRU, 4,096 entries) and the log-odds mixture starts from a
+second-order prediction off the previous solve with the same settings and a sample size
+of the same binary order, so a look after one more label costs one evaluation of the
+mixture. Bounds agree with a 64-step bisection to about 1e-11 and are only ever rounded
+outwards; the last digits can depend on which solve a call was started from.
 """
 
 from __future__ import annotations

@@ -13,7 +13,9 @@ moment of ``(1, lam, log(1 + p c), c / (1 + p c))`` under the mixture's posterio
 weights in one small matrix product. Those moments give the derivatives of the
 evidence in ``p``, in ``s`` and in ``n``, so the next solve (one more label, or any
 nearby counts) starts from a second-order prediction of its root; one evaluation
-then usually certifies the edge.
+then usually certifies the edge. Every term is kept: at the edge 40 to 64 of the 64
+terms lie within e^-35 of the largest up to n = 10,000 (only at n = 10^6 do a handful
+carry it), and as the cost is per call, dropping terms would save nothing.
 """
 
 from __future__ import annotations
@@ -124,6 +126,12 @@ def logit_lower(
 
     Without ``warm`` the solve starts at the root of the largest single mixture term,
     itself a rejected point (a log-sum-exp is at least its largest term).
+
+    Example:
+        >>> grid = logit_grid(0.3)
+        >>> edge, warm = logit_lower(grid, 930, 1000, math.log(20))
+        >>> round(edge, 4), round(logit_lower(grid, 931, 1001, math.log(20), warm)[0], 4)
+        (0.9054, 0.9055)
     """
     if s == 0 or not _rejects_zero(grid, s, threshold):
         return 0.0, None

@@ -12,7 +12,8 @@ only err on the conservative side, as with the 64-step bisection this replaces (
 :mod:`trustramp.stats.reference` to test and benchmark against).
 
 The iteration stops when the quadratic model says the Newton point is within 1e-12
-(relative) of the root, so results agree with the bisection to about 1e-12.
+(relative) of the root, so results agree with the bisection to about 1e-12. The
+log-odds mixture's evaluation and warm starts live in :mod:`trustramp.stats.logit_mixture`.
 """
 
 from __future__ import annotations
