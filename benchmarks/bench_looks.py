@@ -125,6 +125,24 @@ def counts_look(
     return make
 
 
+def two_features(call: Callable[[int, int], object], seed: int) -> Callable[[int], Look]:
+    """Looks that alternate between two features with the same settings, at n and 10 n.
+
+    The controller checks every feature's criteria on each tick; criteria with the same
+    settings share their warm starts, kept per binary order of n.
+    """
+
+    def make(n: int) -> Look:
+        streams = itertools.cycle([Counts(n, seed), Counts(10 * n, seed + 100)])
+
+        def look() -> object:
+            return call(*next(streams).step())
+
+        return look
+
+    return make
+
+
 CRITERION = PromotionCriterion(target=RATE)
 LONG_AGO = timedelta(days=30)
 ROWS: list[tuple[str, Callable[[int], Look]]] = [
@@ -137,6 +155,8 @@ ROWS: list[tuple[str, Callable[[int], Look]]] = [
     ("PromotionCriterion.check",
      counts_look(lambda s, n: CRITERION.check(s, n, LONG_AGO), seed=7)),
     ("breach_test", counts_look(lambda s, n: breach_test(s, n, floor=RATE), seed=8)),
+    ("check, 2 features at n and 10 n",
+     two_features(lambda s, n: CRITERION.check(s, n, LONG_AGO), seed=13)),
     ("poisson_bounds (events, exposure)",
      counts_look(lambda s, n: poisson_bounds(n - s, n / 1000, prior=(1.0, 0.01)), seed=9)),
 ]

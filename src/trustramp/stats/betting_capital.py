@@ -40,6 +40,7 @@ BET_CAP = 0.5  # WSR's truncation c: bets never risk more than half the capital
 _TERMS = 64
 _POWERS = np.arange(1, _TERMS + 1, dtype=np.float64)
 _INV = 1.0 / _POWERS
+_POWERS_BELOW = _POWERS - 1.0
 _TAIL = BET_CAP ** (_TERMS + 1) / ((_TERMS + 1) * (1 - BET_CAP))  # series tail per bet
 _CHUNK = 4096
 _REL_TOL = 1e-11
@@ -57,7 +58,9 @@ class CapitalSide:
         self.wild_x: list[float] = []
         self.wild_at_zero = 0.0  # sum of log(1 + b) over the wild bets' successes
         self._wild: _WildIndex | None = _WildIndex()
-        self._scaled: FloatArray | None = None
+        # (j, wild bets, rows, constant): the series coefficients over k and as they are,
+        # for the bets untruncated at rates between wild switch points j - 1 and j.
+        self._series: tuple[int, int, FloatArray, float] | None = None
         self.last: tuple[float, float, float] | None = None  # (p, f, f') of the last eval
 
     def add_one(self, x: bool, bet: float) -> None:
@@ -68,7 +71,7 @@ class CapitalSide:
             self.sums += np.power(bet / (1 + bet) if x else bet, _POWERS)
             self.constant += math.log1p(bet) if x else 0.0
             self.tame += 1
-            self._scaled = None
+            self._series = None
         self.note_outcome(x, bet)
 
     def add(self, x: NDArray[np.bool_], bets: FloatArray) -> None:
@@ -82,7 +85,7 @@ class CapitalSide:
             self.sums += np.power(r[i : i + _CHUNK, None], _POWERS).sum(axis=0)
         self.constant += float(np.log1p(b[xt]).sum())
         self.tame += int(b.size)
-        self._scaled = None
+        self._series = None
         if self.last is not None:
             self.last = (self.last[0], *self.capital(self.last[0]))
 
@@ -105,18 +108,27 @@ class CapitalSide:
         """Log capital at ``p`` in (0, 1] and its derivative in p (a lower bound on it)."""
         wild = self._index()
         j = bisect.bisect_left(wild.switch, p)  # wild bets before j are truncated at p
-        sums, constant = wild.untruncated(j)
-        coef = self.sums + sums
-        pk = np.power(p, _POWERS - 1.0)
-        value = (self.constant + constant - p * float(np.dot(coef * _INV, pk))
-                 - (self.tame + len(wild.switch) - j) * _TAIL)
-        slope = -float(np.dot(coef, pk))
+        rows, constant = self._rows(wild, j)
+        scaled, plain = (rows @ np.power(p, _POWERS_BELOW)).tolist()
+        value = constant - p * scaled - (self.tame + len(wild.switch) - j) * _TAIL
+        slope = -plain
         wins, losses = wild.wins[j], j - wild.wins[j]
         if wins:
             value += wins * math.log1p(BET_CAP * (1 - p) / p)
             slope += wins * ((1 - BET_CAP) / (BET_CAP + (1 - BET_CAP) * p) - 1 / p)
         value += losses * _TRUNCATED_X0
         return value, slope
+
+    def _rows(self, wild: _WildIndex, j: int) -> tuple[FloatArray, float]:
+        """Coefficients ``(sum_k / k, sum_k)`` of the series at rates past switch ``j``."""
+        series = self._series
+        if series is None or series[0] != j or series[1] != len(wild.switch):
+            sums, constant = wild.untruncated(j)
+            rows = np.empty((2, _TERMS))
+            np.add(self.sums, sums, out=rows[1])
+            np.multiply(rows[1], _INV, out=rows[0])
+            series = self._series = (j, len(wild.switch), rows, self.constant + constant)
+        return series[2], series[3]
 
     def at_zero(self) -> float:
         """Log capital at p = 0: no bet is truncated and every success gains log(1 + b)."""
@@ -143,6 +155,8 @@ class CapitalSide:
         if self.last is not None and 0 < self.last[0] < 1:
             x, f, d = self.last
             lo, hi, x = _step(x, f - threshold, d, lo, hi)
+            if x < 0:  # the carried-forward point is rejected and within tolerance
+                return lo
         for _ in range(200):
             f, d = self.capital(x)
             self.last = (x, f, d)

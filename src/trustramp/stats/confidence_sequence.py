@@ -33,10 +33,12 @@ Both mixtures depend on the data only through ``(successes, n)``; use
 :func:`bounds_from_counts` or :meth:`ConfidenceSequence.from_counts` for them.
 
 Speed: the edges come from a Newton iteration on the convex log-evidence (see
-:mod:`trustramp.stats.mixture_bounds`), results are cached on the counts (LRU, 4,096
-entries) and the log-odds mixture starts from the previous solve with the same
-settings. Bounds agree with a 64-step bisection to about 1e-11 and are only ever
-rounded outwards; the last digits can depend on which solve a call was started from.
+:mod:`trustramp.stats.mixture_bounds` and :mod:`trustramp.stats.logit_mixture`), results
+are cached on the counts (LRU, 4,096 entries) and the log-odds mixture starts from a
+second-order prediction off the previous solve with the same settings and a sample size
+of the same binary order, so a look after one more label costs one evaluation of the
+mixture. Bounds agree with a 64-step bisection to about 1e-11 and are only ever rounded
+outwards; the last digits can depend on which solve a call was started from.
 """
 
 from __future__ import annotations
@@ -52,14 +54,8 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.special import betaln, logsumexp, xlog1py, xlogy
 
 from trustramp.stats.betting_capital import BET_CAP, CapitalSide
-from trustramp.stats.mixture_bounds import (
-    LogitGrid,
-    Warm,
-    beta_binomial_bounds,
-    logit_grid,
-    logit_lower,
-    logit_lowers,
-)
+from trustramp.stats.logit_mixture import LogitGrid, Warm, logit_grid, logit_lower, logit_lowers
+from trustramp.stats.mixture_bounds import beta_binomial_bounds
 
 Method = Literal["beta_binomial", "logit_mixture", "betting"]
 Side = Literal["both", "lower", "upper"]
@@ -72,7 +68,7 @@ _CACHE_SIZE = 4096
 # Last lower-side solve per (design_rate, design_samples, alpha_side, side): the next
 # solve with those settings starts from it.
 WarmKey = tuple[float, int, float, str]
-_WARM: dict[WarmKey, Warm] = {}
+_WARM: dict[tuple[WarmKey, int], Warm] = {}
 
 
 def check_alpha(alpha: float, name: str = "alpha") -> float:
@@ -238,52 +234,53 @@ def _bounds(
     s: int, n: int, alpha: float, method: Method, side: Side, prior: tuple[float, float],
     design_rate: float, design_samples: int,
 ) -> tuple[float, float]:
-    a_side = _side_alpha(alpha, side, method)
-    threshold = math.log(1 / a_side)
     if method == "beta_binomial":
-        return beta_binomial_bounds(s, n, prior, threshold, side)
-    grid = _logit_settings(design_rate, design_samples, a_side)
-    settings = (design_rate, design_samples, a_side)
+        return beta_binomial_bounds(s, n, prior, math.log(1 / alpha), side)
+    grid, threshold, low_key, up_key = _logit_settings(design_rate, design_samples, alpha, side)
     # The upper edge is the lower edge of the mirrored counts: evidence that the rate is
     # below p is evidence that 1 - rate is above 1 - p.
     if side == "lower":
-        return _logit_edge(grid, settings, s, n, threshold, "lower"), 1.0
+        lower, state = logit_lower(grid, s, n, threshold, _warm(low_key, n))
+        _keep(low_key, state)
+        return lower, 1.0
     if side == "upper":
-        return 0.0, _mirror(_logit_edge(grid, settings, n - s, n, threshold, "upper"))
-    keys = ((*settings, "lower"), (*settings, "upper"))
+        mirrored, state = logit_lower(grid, n - s, n, threshold, _warm(up_key, n))
+        _keep(up_key, state)
+        return 0.0, _mirror(mirrored)
     (lower, low_state), (mirrored, up_state) = logit_lowers(
-        grid, [s, n - s], n, threshold, [_warm(keys[0], n), _warm(keys[1], n)])
-    _keep(keys[0], low_state)
-    _keep(keys[1], up_state)
+        grid, [s, n - s], n, threshold, [_warm(low_key, n), _warm(up_key, n)])
+    _keep(low_key, low_state)
+    _keep(up_key, up_state)
     return lower, _mirror(mirrored)
 
 
 @lru_cache(maxsize=1024)
-def _logit_settings(design_rate: float, design_samples: int, a_side: float) -> LogitGrid:
-    return logit_grid(logit_scale(design_rate, design_samples, a_side))
-
-
-def _logit_edge(
-    grid: LogitGrid, settings: tuple[float, int, float], s: int, n: int, threshold: float,
-    which: str,
-) -> float:
-    key = (*settings, which)
-    edge, state = logit_lower(grid, s, n, threshold, _warm(key, n))
-    _keep(key, state)
-    return edge
+def _logit_settings(
+    design_rate: float, design_samples: int, alpha: float, side: Side
+) -> tuple[LogitGrid, float, WarmKey, WarmKey]:
+    """Grid, threshold and the keys of the warm starts of the log-odds mixture's sides."""
+    a_side = _side_alpha(alpha, side, "logit_mixture")
+    grid = logit_grid(logit_scale(design_rate, design_samples, a_side))
+    settings = (design_rate, design_samples, a_side)
+    return grid, math.log(1 / a_side), (*settings, "lower"), (*settings, "upper")
 
 
 def _warm(key: WarmKey, n: int) -> Warm | None:
-    warm = _WARM.get(key)
-    # A start from far away costs more than the cold start: use it for nearby counts only.
-    return warm if warm is not None and 0.5 * n <= warm.n <= 2 * n else None
+    """The last solve with these settings at a sample size of the same binary order."""
+    # Kept per order of n, so that criteria with the same settings at different sample
+    # sizes (several features, one controller) each find a start near their own counts.
+    order = n.bit_length()
+    warm = _WARM.get((key, order))
+    if warm is None:
+        warm = _WARM.get((key, order - 1)) or _WARM.get((key, order + 1))
+    return warm
 
 
 def _keep(key: WarmKey, state: Warm | None) -> None:
     if state is not None:
-        if len(_WARM) > 256:
+        if len(_WARM) > 1024:
             _WARM.clear()
-        _WARM[key] = state
+        _WARM[(key, state.n.bit_length())] = state
 
 
 def _mirror(mirrored: float) -> float:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -81,8 +82,11 @@ def _estimate(successes: int, n: int) -> float:
     return successes / n if n else math.nan
 
 
+_NO_TIME = timedelta(0)
+
+
 def _check_duration(value: timedelta, name: str) -> timedelta:
-    if not isinstance(value, timedelta) or value < timedelta(0):
+    if not isinstance(value, timedelta) or value < _NO_TIME:
         raise ValueError(f"{name} must be a non-negative datetime.timedelta, got {value!r}")
     return value
 
@@ -216,6 +220,20 @@ def promotion_test(
     return criterion.check(successes, n, elapsed)
 
 
+def _check_breach(floor: float, alpha: float, method: Method, design_samples: int) -> float:
+    """Check :func:`breach_test`'s settings; returns alpha as a float."""
+    check_rate(floor, "floor")
+    alpha = check_alpha(alpha)
+    checked_options.__wrapped__(alpha, method, "upper", (1.0, 1.0), floor, design_samples)
+    if method == "betting":
+        raise ValueError("method 'betting' depends on the order of outcomes, not only counts")
+    return alpha
+
+
+# Settings that passed once are not checked again on every look.
+_breach_settings = lru_cache(maxsize=1024)(_check_breach)
+
+
 def breach_test(
     successes: int,
     n: int,
@@ -236,16 +254,11 @@ def breach_test(
         >>> breach_test(successes=17, n=20, floor=0.90).decision
         False
     """
-    check_rate(floor, "floor")
-    alpha = check_alpha(alpha)
-    successes, n = check_counts(successes, n, "breach_test")
     try:  # settings are checked once per distinct combination, not on every look
-        checked_options(alpha, method, "upper", (1.0, 1.0), floor, design_samples)
+        alpha = _breach_settings(floor, alpha, method, design_samples)
     except TypeError:  # unhashable: let the checking path name the argument
-        bounds_from_counts(successes, n, alpha=alpha, method=method, side="upper",
-                           design_rate=floor, design_samples=design_samples)
-    if method == "betting":
-        raise ValueError("method 'betting' depends on the order of outcomes, not only counts")
+        alpha = _check_breach(floor, alpha, method, design_samples)
+    successes, n = check_counts(successes, n, "breach_test")
     upper = counts_bounds(successes, n, alpha, method, "upper", (1.0, 1.0), floor,
                           design_samples)[1]
     missing: tuple[str, ...] = ()
