@@ -11,7 +11,9 @@ guarantee and its assumptions, and each guarantee has a simulation test.
 - AI vs fallback: :class:`MixtureSPRT`.
 - Confidence thresholds: :func:`select_threshold` (Learn-then-Test).
 - Calibration: :func:`calibration_report`, :func:`brier_score`, :func:`fit_isotonic`.
-- Drift: :func:`psi_drift`, :func:`psi_threshold`, :func:`ks_drift`, :func:`overconfidence`.
+- Drift: :func:`psi_drift`, :func:`psi_from_counts`, :func:`psi_threshold`,
+  :func:`ks_drift`, :func:`overconfidence`, :func:`overconfidence_from_counts`.
+- Event rates without a denominator (tickets per week): :func:`poisson_rate_bounds`.
 - Error slices: :func:`find_error_slices`, :func:`clopper_pearson`.
 - Forecast: :func:`forecast_graduation`.
 """
@@ -48,10 +50,13 @@ from trustramp.stats.drift import (
     PsiResult,
     ks_drift,
     overconfidence,
+    overconfidence_from_counts,
     psi_drift,
+    psi_from_counts,
     psi_threshold,
 )
 from trustramp.stats.forecast import GraduationForecast, forecast_graduation
+from trustramp.stats.poisson import poisson_rate_bounds
 from trustramp.stats.slices import ErrorSlice, SliceReport, clopper_pearson, find_error_slices
 from trustramp.stats.threshold import DEFAULT_GRID as DEFAULT_THRESHOLD_GRID
 from trustramp.stats.threshold import ThresholdSelection, select_threshold
@@ -90,8 +95,11 @@ __all__ = [
     "forecast_graduation",
     "ks_drift",
     "overconfidence",
+    "overconfidence_from_counts",
+    "poisson_rate_bounds",
     "promotion_test",
     "psi_drift",
+    "psi_from_counts",
     "psi_threshold",
     "select_threshold",
 ]
