@@ -143,9 +143,11 @@ def phase_health(
     now: datetime,
     phase_started_at: datetime,
     windows: Mapping[str, timedelta | None] = DEFAULT_WINDOWS,
+    slices: bool = True,
 ) -> Health:
     """Health of one phase at ``now`` (see the module docstring); reads aggregates only,
-    plus the latest readiness report and at most :data:`SLICE_ROWS` labelled outputs."""
+    plus the latest readiness report and (``slices``) at most :data:`SLICE_ROWS`
+    labelled outputs for the error slices of the whole phase."""
     require_aware(now, "now")
     require_aware(phase_started_at, "phase_started_at")
     if phase_started_at > now:
@@ -159,9 +161,10 @@ def phase_health(
         since = phase_started_at if length is None else max(now - length, phase_started_at)
         parts.append(_window(monitor, feature, phase, name, (since, now, phase_started_at),
                              baseline))
-    slices, rows, slice_note = _error_slices(store, feature, phase, phase_started_at, now)
+    report, rows, slice_note = (_error_slices(store, feature, phase, phase_started_at, now)
+                                if slices else (None, 0, "not asked for"))
     return Health(feature, phase, now, phase_started_at, ALPHA, tuple(parts), baseline,
-                  baseline_note, slices, rows, slice_note)
+                  baseline_note, report, rows, slice_note)
 
 
 def _window(monitor: Monitor, feature: str, phase: str, name: str,

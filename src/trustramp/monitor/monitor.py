@@ -130,10 +130,14 @@ class Monitor:
         now: datetime,
         phase_started_at: datetime,
         windows: Mapping[str, timedelta | None] = DEFAULT_WINDOWS,
+        slices: bool = True,
     ) -> Health:
-        """The people-facing health of one phase (see :func:`phase_health`)."""
+        """The people-facing health of one phase at ``now`` over ``windows`` (name ->
+        length, None: since the phase started), each clipped to ``phase_started_at``;
+        ``slices`` adds error slices over the phase (see
+        :func:`trustramp.monitor.health.phase_health`). Call :meth:`fold` first."""
         return phase_health(self, self._store, feature, phase, now=now,
-                            phase_started_at=phase_started_at, windows=windows)
+                            phase_started_at=phase_started_at, windows=windows, slices=slices)
 
 
 def _reached(cursors: Cursors, horizon: Cursors) -> bool:
