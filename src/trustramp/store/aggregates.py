@@ -122,27 +122,37 @@ class SqlMonitorTransaction:
         columns = [table.c[name] for name in fact._fields]
         found: list[Any] = []
         for chunk in _chunks(decision_ids):
-            statement = select(*columns).where(table.c.decision_id.in_(chunk),
-                                               table.c.seq <= upto)
+            # No "seq <= upto" in SQL: it matches nearly every row, and a planner
+            # without statistics may then walk the seq index instead of decision_id's.
+            statement = select(*columns).where(table.c.decision_id.in_(chunk))
             found.extend(fact(*row) for row in self._connection.execute(statement))
+        found = [row for row in found if row.seq <= upto]
         found.sort(key=lambda row: row.seq)
         return found
 
     def add_counts(self, counts: Mapping[CounterKey, int]) -> None:
-        values = [
-            {"feature": f, "phase": p, "bucket": b, "counter": c, "value": v}
-            for (f, p, b, c), v in counts.items()
-            if v
-        ]
+        # A catch-up over weeks of history adds ~10^5 counters per step: the driver's
+        # executemany with each bucket rendered once, not SQLAlchemy's per-row binding.
+        dialect = self._connection.dialect
+        # The dialect's own processor: on SQLite the exact text the column stores.
+        bucket = EvidenceCountRow.__table__.c.bucket.type.dialect_impl(dialect)
+        render: Callable[[Any], Any] = bucket.bind_processor(dialect) or (lambda value: value)
+        rendered: dict[datetime, Any] = {}
+        values = []
+        for (feature, phase, start, counter), value in counts.items():
+            if value:
+                if start not in rendered:
+                    rendered[start] = render(start)
+                values.append((feature, phase, rendered[start], counter, int(value)))
         if not values:
             return
-        table = EvidenceCountRow.__table__
-        statement = self._insert(EvidenceCountRow)
-        statement = statement.on_conflict_do_update(  # type: ignore[attr-defined]
-            index_elements=["feature", "phase", "bucket", "counter"],
-            set_={"value": table.c.value + statement.excluded.value},  # type: ignore[attr-defined]
+        mark = "?" if dialect.name == "sqlite" else "%s"
+        self._connection.exec_driver_sql(
+            "INSERT INTO evidence_counts (feature, phase, bucket, counter, value) "
+            f"VALUES ({', '.join([mark] * 5)}) ON CONFLICT (feature, phase, bucket, counter) "
+            "DO UPDATE SET value = evidence_counts.value + excluded.value",
+            values,
         )
-        self._connection.execute(statement, values)
 
     def move_cursors(self, cursors: Cursors) -> None:
         statement = self._insert(MonitorCursorRow)
