@@ -227,11 +227,13 @@ def fold_step(
             continue  # its outcomes wait, below the cursor, for the output to arrive
         output, history = found, about.get(decision, [])
         known_before = output.seq <= before.outputs
+        fresh = [row for row in history if not known_before or row.seq > before.outcomes]
         if known_before:
+            if not fresh:
+                continue  # only a second output row of a known decision: nothing changes
             old = [row for row in history if row.seq <= before.outcomes]
             decision_counts(output, old, counts, -1)
         decision_counts(output, history, counts, +1)
-        fresh = [row for row in history if not known_before or row.seq > before.outcomes]
         arrived.extend((row, output, history) for row in fresh)
     _streams(arrived, result)
     result.counts = counter_keys(counts)
