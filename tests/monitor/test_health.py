@@ -157,3 +157,22 @@ def test_health_intervals_cover_the_true_rates_at_every_look(tmp_path: object) -
     store.close()
     bound = 0.05 + 3.5 * math.sqrt(0.05 * 0.95 / len(truth))
     assert all(count / len(truth) <= bound for count in missed.values()), missed
+
+
+def test_labelled_outputs_is_a_bounded_read_of_the_newest_labels(store: SqlStore) -> None:
+    events: list[object] = []
+    for i in range(30):
+        events.append(output(i, i, input_attributes={"n": i}))
+        events.append(label(i, 100 + i, correct=True))
+    events.append(label(29, 200, correct=False))  # a correction: the latest label counts
+    other = OutputEvent("x", "advice", "1", "u", "early", "show", "r", 0.9, False, ts=T0)
+    events += [other, OutcomeEvent("x", "advice", OutcomeKind.LABEL, True,
+                                   ts=T0 + timedelta(minutes=300))]
+    store.write(events)  # type: ignore[arg-type]
+    found = store.labelled_outputs("advice", "beta", limit=10)
+    assert [row.decision_id for row in found] == [f"d{i}" for i in range(29, 19, -1)]
+    assert found[0].correct is False
+    assert found[0].input_attributes == {"n": 29}
+    assert all(row.correct for row in found[1:])
+    with pytest.raises(ValueError, match="limit=0 must be an integer >= 1"):
+        store.labelled_outputs("advice", "beta", limit=0)
