@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from trustramp.stats.drift import ks_drift, overconfidence, psi_drift, psi_threshold
+from trustramp.stats.drift import (
+    ks_drift,
+    overconfidence,
+    overconfidence_from_counts,
+    psi_drift,
+    psi_from_counts,
+    psi_threshold,
+)
 
 
 def _mc_margin(rate: float, runs: int) -> float:
@@ -218,3 +225,76 @@ def test_gap_growth_against_baseline() -> None:
 def test_bad_input_names_the_argument(call: object, names: str) -> None:
     with pytest.raises(ValueError, match=names.replace("[", r"\[")):
         call()  # type: ignore[operator]
+
+
+# ---------------------------------------------------------------- from counts
+
+
+def _on_grid(values: np.ndarray) -> list[float]:
+    return [round(float(v), 2) for v in values]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_psi_from_counts_equals_psi_drift_on_the_grid(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n, m = int(rng.integers(50, 2000)), int(rng.integers(20, 2000))
+    shapes = [(8, 2), (2, 2), (30, 1.5)][seed % 3]  # the last piles ties on a few values
+    baseline = _on_grid(np.minimum(rng.beta(*shapes, n), 0.99))
+    if seed == 5:  # half the baseline on its minimum: psi_drift's edge rule
+        baseline = _on_grid(np.r_[np.full(n, 0.05), rng.uniform(0.1, 0.99, n)])
+    current = _on_grid(np.minimum(rng.beta(shapes[0] * 0.8, shapes[1], m), 0.99))
+    histogram = np.bincount([round(c * 100) for c in current], minlength=100).tolist()
+    direct = psi_drift(baseline, current, warn=0.05, alarm=0.01)
+    counted = psi_from_counts(baseline, histogram, warn=0.05, alarm=0.01)
+    assert counted.psi == pytest.approx(direct.psi, rel=1e-12, abs=1e-15)
+    assert (counted.n, counted.m, counted.bins) == (direct.n, direct.m, direct.bins)
+    assert counted.edges == pytest.approx(direct.edges)
+    assert counted.warn_threshold == pytest.approx(direct.warn_threshold)
+    assert counted.alarm_threshold == pytest.approx(direct.alarm_threshold)
+    assert counted.p_value == pytest.approx(direct.p_value)
+    assert (counted.warning, counted.drifted) == (direct.warning, direct.drifted)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_psi_from_counts_off_the_grid_keeps_every_bin_filled(seed: int) -> None:
+    rng = np.random.default_rng(100 + seed)
+    baseline = rng.beta(8, 2, int(rng.integers(10, 300)))
+    histogram = np.bincount(np.minimum((rng.beta(6, 2, 500) * 100).astype(int), 99),
+                            minlength=100).tolist()
+    result = psi_from_counts(baseline, histogram)
+    floor = 0.5 / (result.n + 0.5 * result.bins)  # the share of a bin with no baseline value
+    assert result.bins >= 2
+    assert all(share > floor * 1.0001 for share in result.baseline_share)
+    assert sum(result.current_share) == pytest.approx(1.0)
+
+
+def test_psi_from_counts_refuses_an_empty_histogram() -> None:
+    with pytest.raises(ValueError, match="histogram: holds no confidences"):
+        psi_from_counts([0.1, 0.9], [0] * 100)
+    with pytest.raises(ValueError, match="histogram: need at least 2 non-negative integer"):
+        psi_from_counts([0.1, 0.9], [1.5, 2.0])
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_overconfidence_from_counts_is_overconfidence(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    conf = rng.uniform(0.5, 1.0, int(rng.integers(5, 400)))
+    hits = rng.random(conf.size) < conf - 0.1 * seed
+    base_conf = rng.uniform(0.4, 1.0, 300)
+    base_hits = rng.random(300) < base_conf
+    for with_baseline in (False, True):
+        extra = ({"baseline_confidence": base_conf, "baseline_correct": base_hits}
+                 if with_baseline else {})
+        direct = overconfidence(conf, hits, margin=0.03, alpha=0.1, **extra)
+        counted = overconfidence_from_counts(
+            conf.size, int(hits.sum()), float(conf.mean()), margin=0.03, alpha=0.1,
+            **({"baseline_n": 300, "baseline_correct": int(base_hits.sum()),
+                "baseline_mean_confidence": float(base_conf.mean())} if with_baseline else {}))
+        assert counted == direct
+
+
+def test_overconfidence_from_counts_names_bad_counts() -> None:
+    with pytest.raises(ValueError, match=r"correct = 11: must be an integer in \[0, 10\]"):
+        overconfidence_from_counts(10, 11, 0.9)
+    with pytest.raises(ValueError, match="baseline_n, baseline_correct, baseline_mean"):
+        overconfidence_from_counts(10, 9, 0.9, baseline_n=10)

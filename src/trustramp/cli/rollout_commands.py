@@ -21,6 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from trustramp.cli.app import app, fail
+from trustramp.cli.health_view import current_health, print_health
 from trustramp.cli.store_access import (
     DatabaseOption,
     JsonOption,
@@ -30,6 +31,7 @@ from trustramp.cli.store_access import (
 )
 from trustramp.controller import Change, Controller
 from trustramp.decide import plan_version
+from trustramp.events import utc_now
 from trustramp.plan import Plan, PlanError, load_plan_file
 from trustramp.readiness import checklist_fingerprint
 from trustramp.store import Store
@@ -216,13 +218,20 @@ def _when(text: str | None) -> str:
 def status(feature: Annotated[str | None, typer.Argument(
                help="One feature (default: all).", show_default=False)] = None,
            database: DatabaseOption = None, as_json: JsonOption = False) -> None:
-    """Each rollout's state: status, phase, why, readiness and sign-offs."""
+    """Each rollout's state: status, phase, why, readiness and sign-offs; with FEATURE,
+    also the health of its current phase (new events are folded first)."""
     with opened_store(database) as store, controller_errors():
         controller = Controller(store)
         features = [feature] if feature else [s.feature for s in store.states()]
         rows = [status_of(store, controller, name) for name in features]
+        state = store.get_state(feature) if feature else None
+        healths = current_health(store, [state], utc_now()) if state is not None else {}
+    for row in rows:
+        if feature is not None:
+            health = healths.get(row["feature"])
+            row["health"] = health.to_json() if health is not None else None
     if as_json:
-        typer.echo(json.dumps(rows[0] if feature else rows, indent=2))
+        typer.echo(json.dumps(rows[0] if feature else rows, indent=2, allow_nan=False))
         return
     if not rows:
         typer.echo("no rollout is registered in this database")
@@ -244,7 +253,12 @@ def status(feature: Annotated[str | None, typer.Argument(
                       Text("-" if readiness is None else
                            ("passed" if readiness["passed"] else "failed")),
                       Text(signs))
-    Console(highlight=False).print(table)
+    console = Console(highlight=False)
+    console.print(table)
+    for health in healths.values():
+        print_health(health, console)
+    if feature is not None and not healths:
+        console.print(Text("health: the rollout has not started, so no phase has evidence yet"))
 
 
 @app.command()

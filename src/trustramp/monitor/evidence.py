@@ -64,6 +64,12 @@ class PhaseEvidence:
     accuracy observations (mean confidence vs accuracy is the calibration gap);
     ``confidence_histogram`` the confidences of all outputs with one, in
     :data:`CONFIDENCE_BINS` bins; ``exposed_units`` exposure events that exposed a unit.
+
+    Added by the monitor (defaults keep older callers working): ``calibration`` is
+    accuracy over the accuracy observations whose output has a confidence, the set
+    ``accuracy_confidence_sum`` sums over (None: all of them, so it equals
+    ``accuracy``); ``review_backlog`` outputs held for review without a verdict yet;
+    ``exposures`` every exposure event of the phase, exposed or not.
     """
 
     feature: str
@@ -82,6 +88,9 @@ class PhaseEvidence:
     accuracy_confidence_sum: float = 0.0
     confidence_histogram: tuple[int, ...] = (0,) * CONFIDENCE_BINS
     exposed_units: int = 0
+    calibration: Rate | None = None
+    review_backlog: int = 0
+    exposures: int = 0
 
     @property
     def elapsed(self) -> timedelta:
@@ -96,8 +105,8 @@ class PhaseEvidence:
 
     @property
     def mean_confidence_labelled(self) -> float:
-        """Mean confidence over the accuracy observations (NaN without any)."""
-        n = self.accuracy.n
+        """Mean confidence over the accuracy observations with a confidence (NaN without any)."""
+        n = (self.calibration or self.accuracy).n
         return self.accuracy_confidence_sum / n if n else math.nan
 
 
@@ -111,6 +120,11 @@ class FoldResult:
     later) is in the aggregates as its latest value; the streams carry each arrival.
     ``rows_read`` counts the event rows the fold read (proportional to new events,
     not to the store's history).
+
+    Added by the monitor: ``history_rows`` the earlier rows read back about the
+    decisions the new rows touch (their output and outcomes, a handful each);
+    ``steps`` the transactions the fold took; ``caught_up`` False when the row budget
+    ran out before the horizon (fold again).
     """
 
     rows_read: int = 0
@@ -119,3 +133,6 @@ class FoldResult:
     outcomes: int = 0
     accuracy_stream: Mapping[tuple[str, str], tuple[bool, ...]] = field(default_factory=dict)
     thumbs_stream: Mapping[tuple[str, str], tuple[bool, ...]] = field(default_factory=dict)
+    history_rows: int = 0
+    steps: int = 0
+    caught_up: bool = True

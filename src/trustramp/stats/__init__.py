@@ -11,7 +11,8 @@ guarantee and its assumptions, and each guarantee has a simulation test.
 - AI vs fallback: :class:`MixtureSPRT`.
 - Confidence thresholds: :func:`select_threshold` (Learn-then-Test).
 - Calibration: :func:`calibration_report`, :func:`brier_score`, :func:`fit_isotonic`.
-- Drift: :func:`psi_drift`, :func:`psi_threshold`, :func:`ks_drift`, :func:`overconfidence`.
+- Drift: :func:`psi_drift`, :func:`psi_from_counts`, :func:`psi_threshold`,
+  :func:`ks_drift`, :func:`overconfidence`, :func:`overconfidence_from_counts`.
 - Error slices: :func:`find_error_slices`, :func:`clopper_pearson`.
 - Forecast: :func:`forecast_graduation`.
 - Event rates per unit of exposure: :func:`poisson_bounds`, :func:`poisson_breach_test`,
@@ -50,7 +51,9 @@ from trustramp.stats.drift import (
     PsiResult,
     ks_drift,
     overconfidence,
+    overconfidence_from_counts,
     psi_drift,
+    psi_from_counts,
     psi_threshold,
 )
 from trustramp.stats.forecast import GraduationForecast, forecast_graduation
@@ -99,11 +102,13 @@ __all__ = [
     "forecast_graduation",
     "ks_drift",
     "overconfidence",
+    "overconfidence_from_counts",
     "poisson_bounds",
     "poisson_breach_test",
     "poisson_promotion_test",
     "promotion_test",
     "psi_drift",
+    "psi_from_counts",
     "psi_threshold",
     "select_threshold",
 ]

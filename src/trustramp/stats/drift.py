@@ -8,8 +8,10 @@ with 10 bins false-alarms about 80% of the time when nothing changed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from itertools import pairwise
 from typing import Literal
 
 import numpy as np
@@ -213,6 +215,111 @@ def _rank_threshold(null: FloatArray, alpha: float) -> float:
     return float(null[k - 1]) if k <= null.size else float("inf")
 
 
+def grid_bin(value: float, grid: int) -> int:
+    """The bin of ``value`` among ``grid`` equal-width bins over [0, 1], the last closed.
+
+    Values within 1e-9 of an edge count as on it, so 0.29 (stored as 0.28999...)
+    lands in bin 29 of 100, like the baseline's rounded edge 0.29.
+
+    >>> grid_bin(0.29, 100), grid_bin(1.0, 100), grid_bin(0.999, 100)
+    (29, 99, 99)
+    """
+    return min(grid - 1, max(0, math.floor(round(value * grid, 9))))
+
+
+def _quantile_edges(ordered: FloatArray, bins: int) -> FloatArray:
+    """psi_drift's interior edges for one sorted baseline (see :func:`_psi_batch`)."""
+    n = ordered.size
+    edges = ordered[np.floor(np.arange(1, bins) * n / bins).astype(np.int64)]
+    if edges[-1] <= ordered[0]:
+        edges[-1] = ordered[ordered > ordered[0]].min()
+    return edges
+
+
+def psi_from_counts(
+    baseline: Iterable[float],
+    histogram: Sequence[int],
+    *,
+    bins: int = 10,
+    warn: float = 0.05,
+    alarm: float = 0.001,
+    smoothing: float = 0.5,
+) -> PsiResult:
+    """PSI of a histogram of current confidences against the baseline's quantile bins.
+
+    ``histogram`` counts the current confidences in ``len(histogram)`` equal-width
+    bins over [0, 1] (the last closed), as the monitor keeps them. The baseline's
+    quantile edges (as in :func:`psi_drift`) are rounded to that grid, both sides are
+    re-binned there, a bin the baseline leaves empty merges into its neighbour, and
+    PSI and its null thresholds are taken as in :func:`psi_drift` (asymptotic, at the
+    baseline's n and the histogram's m). On confidences already on the grid (e.g.
+    multiples of 0.01 with 100 bins, no edge at 1.0) it equals :func:`psi_drift`.
+
+    >>> hist = [0] * 100
+    >>> hist[90] = hist[95] = 50
+    >>> result = psi_from_counts([0.5 + 0.005 * k for k in range(100)], hist)
+    >>> result.m, result.drifted
+    (100, True)
+    """
+    base = _confidences("baseline", baseline)
+    counts = _histogram("histogram", histogram)
+    grid, m = counts.size, int(counts.sum())
+    if bins < 2:
+        raise ValueError(f"bins = {bins}: PSI needs at least 2 bins")
+    if smoothing <= 0 or not np.isfinite(smoothing):
+        raise ValueError(f"smoothing = {smoothing!r}: must be a positive pseudo-count")
+    warn, alarm = check_alpha(warn, "warn"), check_alpha(alarm, "alarm")
+    if np.ptp(base) == 0:
+        raise ValueError("baseline: all confidences are equal, so there is nothing to bin")
+    on_grid = np.bincount([grid_bin(float(v), grid) for v in base], minlength=grid)
+    cuts = [int(c) for c in np.unique(np.round(_quantile_edges(np.sort(base), bins) * grid))]
+    cuts = _merge_empty(on_grid, [c for c in cuts if 0 < c < grid])
+    of_grid = np.searchsorted(np.asarray(cuts, dtype=np.int64), np.arange(grid), side="right")
+    k = len(cuts) + 1
+    base_count = np.bincount(of_grid, weights=on_grid, minlength=k)
+    cur_count = np.bincount(of_grid, weights=counts, minlength=k)
+    n = base.size
+    p = (base_count + smoothing) / (n + smoothing * k)
+    q = (cur_count + smoothing) / (m + smoothing * k)
+    value = float(np.sum((q - p) * np.log(q / p)))
+    warn_at, alarm_at = (psi_threshold(n, m, k, a) for a in (warn, alarm))
+    return PsiResult(
+        psi=value, n=n, m=m, bins=k, edges=tuple(c / grid for c in cuts),
+        baseline_share=tuple(float(s) for s in p), current_share=tuple(float(s) for s in q),
+        warn_threshold=warn_at, alarm_threshold=alarm_at,
+        p_value=float(stats.chi2.sf(value / (1.0 / n + 1.0 / m), k - 1)),
+        calibration="asymptotic", warning=value > warn_at, drifted=value > alarm_at,
+    )
+
+
+def _histogram(name: str, values: Sequence[int]) -> NDArray[np.int64]:
+    array = np.asarray(values)
+    if array.ndim != 1 or array.size < 2 or array.dtype.kind not in "iu" or (array < 0).any():
+        raise ValueError(f"{name}: need at least 2 non-negative integer counts, got {values!r}")
+    if array.sum() == 0:
+        raise ValueError(f"{name}: holds no confidences (all counts are 0)")
+    return array.astype(np.int64)
+
+
+def _merge_empty(on_grid: NDArray[np.int64], cuts: list[int]) -> list[int]:
+    """The cuts left once every bin holds a baseline value (rounding can empty one).
+
+    An empty bin joins the bin on its left; an empty first bin the one on its right,
+    as psi_drift lifts current values below the baseline's minimum into its first bin.
+    """
+    bounds = [0, *cuts, on_grid.size]
+    segments: list[list[int]] = []
+    for left, right in pairwise(bounds):
+        if segments and on_grid[left:right].sum() == 0:
+            segments[-1][1] = right
+        else:
+            segments.append([left, right])
+    if len(segments) > 1 and on_grid[segments[0][0] : segments[0][1]].sum() == 0:
+        segments[1][0] = segments[0][0]
+        del segments[0]
+    return [left for left, _ in segments[1:]]
+
+
 # ---------------------------------------------------------------- KS
 
 
@@ -322,15 +429,63 @@ def overconfidence(
     """
     conf = _confidences("confidence", confidence)
     hits = _outcomes("correct", correct, conf.size)
+    if baseline_confidence is None and baseline_correct is None:
+        return overconfidence_from_counts(conf.size, int(hits.sum()), float(conf.mean()),
+                                          margin=margin, alpha=alpha)
+    if baseline_confidence is None or baseline_correct is None:
+        raise ValueError(
+            "baseline_confidence, baseline_correct: pass both (or neither) to compare "
+            "against the baseline"
+        )
+    base_conf = _confidences("baseline_confidence", baseline_confidence)
+    base_hits = _outcomes("baseline_correct", baseline_correct, base_conf.size)
+    return overconfidence_from_counts(
+        conf.size, int(hits.sum()), float(conf.mean()), margin=margin, alpha=alpha,
+        baseline_n=base_conf.size, baseline_correct=int(base_hits.sum()),
+        baseline_mean_confidence=float(base_conf.mean()),
+    )
+
+
+def _check_summary(prefix: str, n: int, correct: int, mean_confidence: float) -> None:
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise ValueError(f"{prefix}n = {n!r}: need at least one outcome")
+    if isinstance(correct, bool) or not isinstance(correct, int | np.integer) or not (
+        0 <= correct <= n
+    ):
+        raise ValueError(f"{prefix}correct = {correct!r}: must be an integer in [0, {n}]")
+    if not (isinstance(mean_confidence, int | float | np.floating)
+            and 0.0 <= mean_confidence <= 1.0):
+        raise ValueError(f"{prefix}mean_confidence = {mean_confidence!r}: must be in [0, 1]")
+
+
+def overconfidence_from_counts(
+    n: int,
+    correct: int,
+    mean_confidence: float,
+    *,
+    margin: float = 0.05,
+    alpha: float = 0.05,
+    baseline_n: int | None = None,
+    baseline_correct: int | None = None,
+    baseline_mean_confidence: float | None = None,
+) -> OverconfidenceResult:
+    """:func:`overconfidence` from counts: ``correct`` of ``n`` at mean confidence
+    ``mean_confidence`` (and the baseline's three, all or none); the same test and
+    the same result, since it depends on the outcomes only through these.
+
+    >>> overconfidence_from_counts(200, 150, 0.95).overconfident
+    True
+    """
+    _check_summary("", n, correct, mean_confidence)
     alpha = check_alpha(alpha, "alpha")
     if not 0.0 <= margin < 1.0:
         raise ValueError(f"margin = {margin!r}: must be in [0, 1)")
-    n, k, mean_conf = conf.size, int(hits.sum()), float(conf.mean())
+    k, mean_conf = int(correct), float(mean_confidence)
     acc_lower, acc_upper = _accuracy_bounds(k, n, alpha)
     null_accuracy = mean_conf - margin
     p_value = float(stats.binom.cdf(k, n, null_accuracy)) if null_accuracy > 0 else 1.0
     result = OverconfidenceResult(
-        n=n,
+        n=int(n),
         mean_confidence=mean_conf,
         accuracy=k / n,
         gap=mean_conf - k / n,
@@ -341,16 +496,14 @@ def overconfidence(
         p_value=p_value,
         overconfident=p_value <= alpha,
     )
-    if baseline_confidence is None and baseline_correct is None:
+    given = (baseline_n, baseline_correct, baseline_mean_confidence)
+    if all(value is None for value in given):
         return result
-    if baseline_confidence is None or baseline_correct is None:
-        raise ValueError(
-            "baseline_confidence, baseline_correct: pass both (or neither) to compare "
-            "against the baseline"
-        )
-    base_conf = _confidences("baseline_confidence", baseline_confidence)
-    base_hits = _outcomes("baseline_correct", baseline_correct, base_conf.size)
-    n0, k0, mean_conf0 = base_conf.size, int(base_hits.sum()), float(base_conf.mean())
+    if baseline_n is None or baseline_correct is None or baseline_mean_confidence is None:
+        raise ValueError("baseline_n, baseline_correct, baseline_mean_confidence: pass all "
+                         "three (or none) to compare against the baseline")
+    _check_summary("baseline_", baseline_n, baseline_correct, baseline_mean_confidence)
+    n0, k0, mean_conf0 = int(baseline_n), int(baseline_correct), float(baseline_mean_confidence)
     base_lower = _accuracy_bounds(k0, n0, alpha / 2)[0]
     recent_upper = _accuracy_bounds(k, n, alpha / 2)[1]
     change_lower = (mean_conf - recent_upper) - (mean_conf0 - base_lower)

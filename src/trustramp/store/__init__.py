@@ -25,10 +25,12 @@ from trustramp.store.migrate import UpgradeResult, head_revision, upgrade
 from trustramp.store.opening import open_store
 from trustramp.store.protocol import (
     AdmissionStore,
+    AggregateStore,
     EventReader,
     EventSink,
     Lease,
     LeaseStore,
+    MonitorTransaction,
     PlanStore,
     StateReader,
     StateStore,
@@ -44,19 +46,37 @@ from trustramp.store.records import (
     Signature,
     StoreError,
 )
+from trustramp.store.sequenced import (
+    CounterKey,
+    Cursors,
+    ExposureFact,
+    LabelledOutput,
+    NewEvents,
+    OutcomeFact,
+    OutputFact,
+)
 from trustramp.store.sql import SqlStore
 from trustramp.store.writer import EventWriter
 
 __all__ = [
     "AdmissionStore",
+    "AggregateStore",
     "AuditRecord",
+    "CounterKey",
+    "Cursors",
     "EventReader",
     "EventSink",
     "EventWriter",
+    "ExposureFact",
     "FeatureState",
+    "LabelledOutput",
     "Lease",
     "LeaseStore",
+    "MonitorTransaction",
+    "NewEvents",
     "OutcomeCounts",
+    "OutcomeFact",
+    "OutputFact",
     "PlanRecord",
     "PlanStore",
     "ReadinessRecord",

@@ -149,6 +149,25 @@ def advisory_lock(connection: Connection, *parts: str) -> None:
         connection.execute(select(func.pg_advisory_xact_lock(lock_key(*parts))))
 
 
+EVENTS_LOCK = lock_key("monitor", "events")
+"""The advisory lock between event writers (shared) and the monitor's horizon (exclusive)."""
+
+
+def lock_event_tables(connection: Connection, *, exclusive: bool = False) -> None:
+    """On PostgreSQL, hold :data:`EVENTS_LOCK` until commit: shared for a writer, exclusive
+    for the monitor reading its horizon.
+
+    A writer's ``seq`` values are drawn before it commits, so rows can commit out of
+    ``seq`` order. Every writer holds the shared lock from before it draws a value
+    until it commits; once the exclusive lock is granted no writer is in flight,
+    every row up to ``max(seq)`` is committed and later rows get larger values.
+    SQLite serializes writers itself and needs no lock.
+    """
+    if connection.dialect.name == "postgresql":
+        lock = func.pg_advisory_xact_lock if exclusive else func.pg_advisory_xact_lock_shared
+        connection.execute(select(lock(EVENTS_LOCK)))
+
+
 def store_error(exc: BaseException, url: URL | str, doing: str) -> StoreError:
     """A one-line StoreError for a database failure: what, where, and the driver's reason."""
     reason = " ".join(str(getattr(exc, "orig", None) or exc).split())

@@ -3,8 +3,11 @@
 Event tables have no foreign keys: outcomes may arrive before their output (the
 writer batches independently) and a later move of events to a partitioned table
 or a column store must not depend on cross-table constraints. ``event_id`` is the
-primary key so a retried batch inserts nothing twice. The migration in
-``migrations/versions`` must create exactly these tables; a test compares them.
+primary key so a retried batch inserts nothing twice. ``seq`` is the ingestion
+order (an identity on PostgreSQL, ``max + 1`` under the write lock on SQLite): the
+monitor reads "rows after position P" by it (see :mod:`trustramp.store.aggregates`).
+The migration in ``migrations/versions`` must create exactly these tables; a test
+compares them.
 """
 
 from __future__ import annotations
@@ -12,7 +15,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Dialect, Float, Index, Integer, MetaData, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Dialect,
+    Float,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    Text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -59,7 +74,7 @@ class Base(DeclarativeBase):
 
 class ExposureRow(Base):
     __tablename__ = "exposures"
-    __table_args__ = (Index(None, "feature", "ts"),)
+    __table_args__ = (Index(None, "feature", "ts"), Index(None, "seq", unique=True))
 
     event_id: Mapped[str] = mapped_column(Text, primary_key=True)
     ts: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -69,11 +84,16 @@ class ExposureRow(Base):
     exposed: Mapped[bool] = mapped_column(Boolean)
     phase: Mapped[str | None] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(Text)
+    seq: Mapped[int] = mapped_column(BigInteger, Identity())
 
 
 class OutputRow(Base):
     __tablename__ = "outputs"
-    __table_args__ = (Index(None, "feature", "ts"), Index(None, "decision_id"))
+    __table_args__ = (
+        Index(None, "feature", "ts"),
+        Index(None, "decision_id"),
+        Index(None, "seq", unique=True),
+    )
 
     event_id: Mapped[str] = mapped_column(Text, primary_key=True)
     ts: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -88,11 +108,16 @@ class OutputRow(Base):
     review: Mapped[bool] = mapped_column(Boolean)
     label: Mapped[str | None] = mapped_column(Text)
     input_attributes: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
+    seq: Mapped[int] = mapped_column(BigInteger, Identity())
 
 
 class OutcomeRow(Base):
     __tablename__ = "outcomes"
-    __table_args__ = (Index(None, "feature", "ts"), Index(None, "decision_id"))
+    __table_args__ = (
+        Index(None, "feature", "ts"),
+        Index(None, "decision_id"),
+        Index(None, "seq", unique=True),
+    )
 
     event_id: Mapped[str] = mapped_column(Text, primary_key=True)
     ts: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -103,6 +128,7 @@ class OutcomeRow(Base):
     critical: Mapped[bool] = mapped_column(Boolean)
     comment: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str | None] = mapped_column(Text)
+    seq: Mapped[int] = mapped_column(BigInteger, Identity())
 
 
 class AdmissionRow(Base):
@@ -198,6 +224,32 @@ class LeaseRow(Base):
     holder: Mapped[str] = mapped_column(Text)
     acquired_at: Mapped[datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class EvidenceCountRow(Base):
+    """One counter of one phase in one time bucket (the monitor's aggregates).
+
+    ``counter`` names what is counted (``labels``, ``outputs:show``,
+    ``confidence:37``, ...; see :mod:`trustramp.monitor.fold`); the monitor adds
+    signed increments, so a changed thumbs moves from one bucket to another.
+    """
+
+    __tablename__ = "evidence_counts"
+
+    feature: Mapped[str] = mapped_column(Text, primary_key=True)
+    phase: Mapped[str] = mapped_column(Text, primary_key=True)
+    bucket: Mapped[datetime] = mapped_column(UtcDateTime(), primary_key=True)
+    counter: Mapped[str] = mapped_column(Text, primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
+
+
+class MonitorCursorRow(Base):
+    """How far the monitor has folded one event table: every row with ``seq <= seq``."""
+
+    __tablename__ = "monitor_cursors"
+
+    source: Mapped[str] = mapped_column(Text, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
 
 
 metadata = Base.metadata

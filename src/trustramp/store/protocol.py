@@ -4,14 +4,15 @@ Each caller depends on the narrowest protocol it uses: the event writer on
 :class:`EventSink` (``write`` only), the embedded client's admissions on
 :class:`AdmissionStore`, the processes that follow a rollout on
 :class:`StateReader`, the controller on :class:`StateStore` and :class:`PlanStore`
-and :class:`LeaseStore`. :class:`Store` is all of them; :class:`SqlStore` implements it
+and :class:`LeaseStore`, the monitor on :class:`AggregateStore`. :class:`Store` is all
+of them; :class:`SqlStore` implements it
 on SQLite and PostgreSQL. Moving events to a partitioned table or a column store is
 a new implementation of these protocols, not a change anywhere else.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
@@ -24,6 +25,14 @@ from trustramp.store.records import (
     PlanRecord,
     ReadinessRecord,
     Signature,
+)
+from trustramp.store.sequenced import (
+    CounterKey,
+    Cursors,
+    LabelledOutput,
+    NewEvents,
+    OutcomeFact,
+    OutputFact,
 )
 
 
@@ -231,9 +240,81 @@ class LeaseStore(Protocol):
         ...
 
 
+class MonitorTransaction(Protocol):
+    """One fold step: read after the cursors, add counters, move the cursors, atomically.
+
+    Everything added and the cursors commit together when the ``with`` block exits
+    normally and are rolled back, all of it, when it raises. Fold steps are
+    serialized: a second one waits until the first commits and then sees its cursors.
+    """
+
+    @property
+    def cursors(self) -> Cursors:
+        """How far the monitor has folded each event table."""
+        ...
+
+    def new_events(self, horizon: Cursors, limit: int) -> NewEvents:
+        """Up to ``limit`` rows of each table with ``cursor < seq <= horizon``, oldest
+        first, and the cursors that follow them (``NewEvents.cursors``)."""
+        ...
+
+    def outputs_of(self, decision_ids: Collection[str], upto: int) -> list[OutputFact]:
+        """Every output row of these decisions with ``seq <= upto``, oldest first."""
+        ...
+
+    def outcomes_of(self, decision_ids: Collection[str], upto: int) -> list[OutcomeFact]:
+        """Every outcome row about these decisions with ``seq <= upto``, oldest first."""
+        ...
+
+    def add_counts(self, counts: Mapping[CounterKey, int]) -> None:
+        """Add signed increments to the counters (a missing counter starts at 0)."""
+        ...
+
+    def move_cursors(self, cursors: Cursors) -> None:
+        """Set the cursors (they commit with the counters)."""
+        ...
+
+
+class AggregateStore(Protocol):
+    """What the monitor needs: event positions, its counters, a bounded read of labels."""
+
+    def event_horizon(self) -> Cursors:
+        """Per event table, a position at or below which every row is committed and no
+        row can still appear (``max(seq)`` while no writer is in flight)."""
+        ...
+
+    def monitor_transaction(self) -> AbstractContextManager[MonitorTransaction]:
+        """Open one serialized fold step (see :class:`MonitorTransaction`)."""
+        ...
+
+    def evidence_counts(
+        self, feature: str, phase: str, first_bucket: datetime, until: datetime
+    ) -> dict[str, int]:
+        """Each counter of one phase summed over the buckets starting in
+        ``[first_bucket, until)``; counters never added are absent."""
+        ...
+
+    def labelled_outputs(
+        self,
+        feature: str,
+        phase: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 5000,
+    ) -> list[LabelledOutput]:
+        """Up to ``limit`` outputs of one phase with their latest label in the window,
+        newest label first: a bounded read for error slices."""
+        ...
+
+    def readiness_reports(self, feature: str, limit: int = 20) -> list[ReadinessRecord]:
+        """A feature's readiness evaluations, newest first (the drift baseline)."""
+        ...
+
+
 @runtime_checkable
 class Store(EventSink, EventReader, AdmissionStore, StateStore, PlanStore, LeaseStore,
-            Protocol):
+            AggregateStore, Protocol):
     """Where trustramp keeps events, admissions, rollout state, plans and the audit log.
 
     Timestamps go in and come out timezone-aware (UTC on the way out); windows

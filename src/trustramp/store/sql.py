@@ -28,12 +28,20 @@ from trustramp.events import (
     utc_now,
 )
 from trustramp.store import rows
+from trustramp.store.aggregates import (
+    SqlMonitorTransaction,
+    numbered,
+    read_counts,
+    read_horizon,
+    read_labelled_outputs,
+)
 from trustramp.store.counts import outcome_counts
 from trustramp.store.database import (
     IMMEDIATE,
     advisory_lock,
     create_store_engine,
     is_sqlite_memory,
+    lock_event_tables,
     on_fork_in_child,
     parse_database_url,
     safe_url,
@@ -58,7 +66,9 @@ from trustramp.store.records import (
     PlanRecord,
     ReadinessRecord,
     Signature,
+    require_aware,
 )
+from trustramp.store.sequenced import Cursors, LabelledOutput
 from trustramp.store.state import (
     SqlStateTransaction,
     read_plan,
@@ -129,13 +139,18 @@ class SqlStore:
         grouped = rows.event_rows(events)
         if not any(grouped.values()):
             return
-        with self._begin("write events") as connection:
+        sqlite_file = self._engine.dialect.name == "sqlite"
+        # SQLite: the write lock from the first read, so max(seq) + 1 stays ours.
+        with self._begin("write events", immediate=sqlite_file) as connection:
+            lock_event_tables(connection)
             for kind, values in grouped.items():
-                if values:
-                    statement = self._insert(_MODELS[kind]).on_conflict_do_nothing(
-                        index_elements=["event_id"]
-                    )
-                    connection.execute(statement, values)
+                if not values:
+                    continue
+                model = _MODELS[kind]
+                if sqlite_file:
+                    values = numbered(connection, model, values)
+                statement = self._insert(model).on_conflict_do_nothing(index_elements=["event_id"])
+                connection.execute(statement, values)
 
     def _read(self, statement: Select[Any], doing: str) -> list[dict[str, Any]]:
         with self._begin(doing) as connection:
@@ -154,7 +169,7 @@ class SqlStore:
         table = model.__table__
         filters = [table.c[name] == value for name, value in equal.items() if value is not None]
         statement = (
-            select(table)
+            select(*(column for column in table.c if column.name != "seq"))
             .where(table.c.feature == feature, *window(table, since, until), *filters)
             .order_by(table.c.ts, table.c.event_id)
         )
@@ -288,6 +303,40 @@ class SqlStore:
                      .order_by(table.c.ts.desc(), table.c.id.desc()).limit(limit))
         found = self._read(statement, "read readiness reports")
         return [rows.readiness_from(row) for row in found]
+
+    def event_horizon(self) -> Cursors:
+        # Its own short transaction: the exclusive lock must not outlive the read.
+        with self._begin("read the event horizon") as connection:
+            lock_event_tables(connection, exclusive=True)
+            return read_horizon(connection)
+
+    @contextmanager
+    def monitor_transaction(self) -> Iterator[SqlMonitorTransaction]:
+        with self._begin("fold events", immediate=True) as connection:
+            advisory_lock(connection, "monitor", "fold")
+            yield SqlMonitorTransaction(connection, self._insert)
+
+    def evidence_counts(
+        self, feature: str, phase: str, first_bucket: datetime, until: datetime
+    ) -> dict[str, int]:
+        require_aware(first_bucket, "first_bucket")
+        require_aware(until, "until")
+        with self._begin("read evidence counts") as connection:
+            return read_counts(connection, feature, phase, first_bucket, until)
+
+    def labelled_outputs(
+        self,
+        feature: str,
+        phase: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 5000,
+    ) -> list[LabelledOutput]:
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ValueError(f"labelled_outputs: limit={limit!r} must be an integer >= 1")
+        with self._begin("read labelled outputs") as connection:
+            return read_labelled_outputs(connection, feature, phase, since, until, limit)
 
     def lease(self, name: str, holder: str, ttl: timedelta) -> Lease:
         kind = AdvisoryLease if self._engine.dialect.name == "postgresql" else RowLease
